@@ -1,0 +1,1 @@
+"""The unified identity authentication server (OpenID Connect provider)."""

@@ -53,6 +53,7 @@ class Settings:
     challenge_ttl: int = 120
     # signing keys: a retired key stays published this long after it stops signing
     key_retire_grace: int = 0  # 0: max(access, id token ttl) + 60
+    key_publish_delay: int = 600  # a rotated key is published this long before it signs
     # limits
     max_body_bytes: int = 1024 * 1024
     max_upload_bytes: int = 12 * 1024 * 1024

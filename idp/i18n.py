@@ -1,0 +1,59 @@
+"""Page strings in zh-CN (first) and en.  Kept in one table so pages cannot drift apart."""
+from __future__ import annotations
+
+from flask import g, request
+
+LOCALES = ("zh-CN", "en")
+STRINGS = {
+    "title": ("统一身份认证", "Unified identity authentication"),
+    "choose_method": ("请选择登录方式", "Choose how to log in"),
+    "signing_in_to": ("您正在登录", "You are logging in to"),
+    "cancel": ("取消", "Cancel"),
+    "consent_title": ("授权确认", "Authorise access"),
+    "consent_intro": ("以下服务请求访问您的信息：", "This service asks to access your information:"),
+    "allow": ("同意", "Allow"),
+    "deny": ("拒绝", "Deny"),
+    "error_title": ("出错了", "Something went wrong"),
+    "logout_title": ("退出登录", "Log out"),
+    "logout_confirm": ("确定要退出统一身份认证吗？", "Do you want to log out of the identity service?"),
+    "logout_yes": ("退出", "Log out"),
+    "logged_out": ("您已安全退出。", "You have been logged out."),
+    "scope_openid": ("您的登录标识", "Your login identifier"),
+    "scope_profile": ("姓名、出生日期、性别", "Name, date of birth, gender"),
+    "scope_id_number": ("身份证号码", "ID number"),
+    "scope_org": ("单位名称、统一社会信用代码、法定代表人", "Organisation name, USCC, legal representative"),
+    "scope_offline_access": ("在您离线时保持访问", "Access while you are offline"),
+    "language": ("English", "中文"),
+}
+
+
+def pick_locale(preferred: list[str] | None = None) -> str:
+    for tag in (preferred or []):
+        if tag.lower().startswith("en"):
+            return "en"
+        if tag.lower().startswith("zh"):
+            return "zh-CN"
+    asked = request.args.get("lang")
+    if asked in LOCALES:
+        return asked
+    best = request.accept_languages.best_match(["zh-CN", "zh", "en"])
+    return "en" if best == "en" else "zh-CN"
+
+
+def t(key: str) -> str:
+    pair = STRINGS.get(key)
+    if pair is None:
+        return key
+    return pair[1] if g.get("locale") == "en" else pair[0]
+
+
+def init_app(app) -> None:
+    app.jinja_env.globals["t"] = t
+
+    @app.before_request
+    def _locale():
+        g.locale = pick_locale()
+
+    @app.context_processor
+    def _inject():
+        return {"locale": g.get("locale", "zh-CN")}

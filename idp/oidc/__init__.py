@@ -1,0 +1,1 @@
+"""OpenID Connect protocol: Authlib grants and endpoints, tokens, sessions, logout."""

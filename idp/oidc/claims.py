@@ -1,0 +1,87 @@
+"""Which user claims a client receives (DESIGN section 5, OIDC Core sections 5.4 and 5.5).
+
+Claims come from the login method (``complete_login(..., claims=...)``) and are released by
+scope, by the ``claims`` request parameter, and by what an admin allowed the client:
+the full ``id_number`` only for clients with ``allow_id_number``; others get
+``id_number_masked``.
+"""
+from __future__ import annotations
+
+import json
+
+from ..errors import InvalidRequest
+
+SCOPE_CLAIMS = {
+    "openid": {"entity_type", "operator"},
+    "profile": {"name", "birthdate", "gender", "org_name"},
+    "org": {"org_name", "uscc", "legal_representative"},
+    "id_number": {"id_number"},
+}
+CLAIMS_SUPPORTED = sorted({"sub", "iss", "aud", "exp", "iat", "auth_time", "acr", "amr", "sid",
+                           "nonce", "at_hash", "id_number_masked"}
+                          | set().union(*SCOPE_CLAIMS.values()))
+
+
+def mask(value: str, keep: int = 1) -> str:
+    """Keep ``keep`` characters at each end (DESIGN section 5: first and last by default)."""
+    if len(value) <= 2 * keep:
+        return "*" * len(value)
+    return value[:keep] + "*" * (len(value) - 2 * keep) + value[-keep:]
+
+
+def parse_claims_request(raw) -> dict | None:
+    """Validate the ``claims`` parameter (OIDC Core 5.5): a JSON object of two objects."""
+    if raw in (None, ""):
+        return None
+    if len(raw) > 4096:
+        raise InvalidRequest("claims parameter is too large")
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        raise InvalidRequest("claims parameter is not valid JSON") from None
+    if not isinstance(value, dict):
+        raise InvalidRequest("claims parameter must be a JSON object")
+    for member in ("id_token", "userinfo"):
+        part = value.get(member)
+        if part is None:
+            continue
+        if not isinstance(part, dict):
+            raise InvalidRequest(f"claims.{member} must be a JSON object")
+        for name, spec in part.items():
+            if spec is not None and not isinstance(spec, dict):
+                raise InvalidRequest(f"claims.{member}.{name} must be null or an object")
+    return value
+
+
+def essential_acr(claims_request: dict | None) -> list[str] | None:
+    """Values of an essential ``acr`` claim request, if any (OIDC Core 5.5.1.1)."""
+    spec = ((claims_request or {}).get("id_token") or {}).get("acr")
+    if not isinstance(spec, dict) or not spec.get("essential"):
+        return None
+    values = spec.get("values") or ([spec["value"]] if spec.get("value") else [])
+    return [v for v in values if isinstance(v, str)]
+
+
+def release(user_claims: dict, scope: str, client, *, target: str,
+            claims_request: dict | None = None, mask_keep: int = 1) -> dict:
+    """The subset of ``user_claims`` this client may see in ``target`` (id_token/userinfo)."""
+    scopes = set(scope.split())
+    allowed = set()
+    for name, names in SCOPE_CLAIMS.items():
+        if name in scopes:
+            allowed |= names
+    named = ((claims_request or {}).get(target) or {})
+    allowed |= {n for n in named if any(n in v for v in SCOPE_CLAIMS.values())}
+    out = {}
+    for name in allowed:
+        if name == "id_number":
+            continue
+        if user_claims.get(name) is not None:
+            out[name] = user_claims[name]
+    number = user_claims.get("id_number")
+    if number and ("id_number" in scopes or "id_number" in named):
+        if client.metadata.get("allow_id_number"):
+            out["id_number"] = number
+        else:
+            out["id_number_masked"] = mask(number, mask_keep)
+    return out

@@ -1,0 +1,27 @@
+"""Remembered consent, per subject, client and scopes (OIDC Core section 3.1.2.4)."""
+from __future__ import annotations
+
+import time
+
+from ..store.models import Consent
+
+
+def has_consent(ctx, subject: str, client_id: str, scope: str) -> bool:
+    with ctx.db.session(write=False) as s:
+        row = s.get(Consent, (subject, client_id))
+        if row is None or row.expires_at <= time.time():
+            return False
+        return set(scope.split()) <= set((row.scope or "").split())
+
+
+def remember_consent(ctx, subject: str, client_id: str, scope: str) -> None:
+    now = time.time()
+    with ctx.db.session() as s:
+        row = s.get(Consent, (subject, client_id))
+        if row is None:
+            s.add(Consent(subject=subject, client_id=client_id, scope=scope, granted_at=now,
+                          expires_at=now + ctx.settings.consent_ttl))
+        else:
+            merged = list(dict.fromkeys((row.scope or "").split() + scope.split()))
+            row.scope, row.granted_at = " ".join(merged), now
+            row.expires_at = now + ctx.settings.consent_ttl

@@ -1,0 +1,121 @@
+"""The provider: the OP's components, built once in ``create_app`` and handed to the views.
+
+``Provider`` holds what the protocol needs (settings, stores, key ring, token minter, SSO
+sessions, clients, audit) and offers the few operations several endpoints share (minting the
+tokens of a principal, auditing).  ``build_server`` wires Authlib's AuthorizationServer with
+this OP's grants, client authentication and token endpoints.
+"""
+from __future__ import annotations
+
+import logging
+import secrets
+
+from authlib.integrations.flask_oauth2 import AuthorizationServer
+from flask import request
+
+from ..interaction import Transactions
+from ..sealing import Sealer
+from ..store.audit import append_event
+from .claims import release
+from .grant_store import GrantStore
+from .sessions import Sessions
+from .subjects import Subjects
+from .tokens import TokenMinter
+
+log = logging.getLogger(__name__)
+
+
+class Provider:
+    def __init__(self, settings, database, store, keyring, clients):
+        self.settings = settings
+        self.issuer = settings.issuer
+        self.db = database
+        self.store = store
+        self.keyring = keyring
+        self.clients = clients
+        self.sealer = Sealer(settings.secret_key, "claims")
+        self.subjects = Subjects(settings.secret_key)
+        self.sessions = Sessions(store, self.sealer, settings.session_ttl)
+        self.transactions = Transactions(store, settings.login_ttl)
+        self.grant_store = GrantStore(database, self.sealer)
+        self.minter = TokenMinter(self.issuer, keyring)
+        self.server = None  # set by build_server
+
+    # -- audit ------------------------------------------------------------------------------
+    def audit(self, event: str, outcome: str, *, client_id=None, subject=None, method=None,
+              reason=None, details=None, ip=None) -> None:
+        """Record an audit event; the request's client IP is added when there is a request."""
+        if ip is None:
+            try:
+                ip = request.remote_addr
+            except RuntimeError:
+                ip = None
+        with self.db.session() as s:
+            append_event(s, event=event, outcome=outcome, client_id=client_id, subject=subject,
+                         ip=ip, method=method, reason=reason, details=details or {})
+
+    # -- tokens ------------------------------------------------------------------------------
+    def id_token_for(self, client, principal, scope: str, *, access_token=None, nonce=None) -> str:
+        sub = self.subjects.sub_for(principal.subject, client)
+        claims = release(principal.claims, scope, client, target="id_token",
+                         claims_request=principal.claims_request,
+                         mask_keep=self.settings.id_number_mask_keep)
+        return self.minter.id_token(client=client, sub=sub, principal=principal, nonce=nonce,
+                                    user_claims=claims, access_token=access_token,
+                                    ttl=client.ttl("id_token_ttl", self.settings.id_token_ttl))
+
+    def generate_token(self, grant_type, client, user=None, scope=None, expires_in=None,
+                       include_refresh_token=True):
+        """Authlib's token generator: an RFC 9068 access token, and a rotated refresh token."""
+        if grant_type == "client_credentials" and not scope:
+            scope = " ".join(s for s in client.scopes if s not in {"openid", "profile", "offline_access"})
+        scope = scope or ""
+        ttl = expires_in or client.ttl("access_token_ttl", self.settings.access_token_ttl)
+        sub = self.subjects.sub_for(user.subject, client) if user is not None else None
+        access_token, _ = self.minter.access_token(client_id=client.client_id, scope=scope,
+                                                   ttl=ttl, sub=sub, principal=user)
+        token = {"access_token": access_token, "token_type": "Bearer", "expires_in": ttl}
+        if scope:
+            token["scope"] = scope
+        if user is not None and include_refresh_token and user.grant_id:
+            token["refresh_token"] = self.grant_store.issue_refresh_token(
+                user.grant_id, client.client_id, scope,
+                client.ttl("refresh_token_ttl", self.settings.refresh_token_ttl))
+        return token
+
+    def new_grant_id(self) -> str:
+        return secrets.token_urlsafe(24)
+
+
+class OidcServer(AuthorizationServer):
+    """Authlib's Flask server with this OP's client lookup and no token persistence hook."""
+
+    def __init__(self, ctx):
+        super().__init__()
+        self.ctx = ctx
+        self._query_client = ctx.clients.active
+        self._save_token = lambda token, request: None
+        self.register_token_generator("default", ctx.generate_token)
+
+    def handle_response(self, status_code, payload, headers):
+        response = super().handle_response(status_code, payload, headers)
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["Pragma"] = "no-cache"
+        return response
+
+
+def build_server(ctx: Provider) -> OidcServer:
+    from .client_auth import PrivateKeyJWT
+    from .grants import ClientCredentialsGrant, CodeGrant, IdTokenExtension, PkceS256, RefreshGrant
+    from .introspection import Introspection, Revocation
+
+    server = OidcServer(ctx)
+    server.register_client_auth_method(PrivateKeyJWT.CLIENT_AUTH_METHOD, PrivateKeyJWT(ctx))
+    id_token = IdTokenExtension(ctx)
+    server.register_grant(CodeGrant, [PkceS256(required=True), id_token])
+    server.register_grant(RefreshGrant, [id_token])
+    server.register_grant(ClientCredentialsGrant)
+    server.register_endpoint(Introspection)
+    server.register_endpoint(Revocation)
+    ctx.server = server
+    return server

@@ -1,0 +1,143 @@
+"""Cross-cutting HTTP behaviour: error rendering, security headers, CSRF, body limits, cookies.
+
+Errors: every ``IdpError`` (and werkzeug's HTTP errors) is rendered as
+``{"error", "error_description"}`` JSON for protocol endpoints and APIs, and as an HTML page
+for browser pages.  Unexpected exceptions become a logged 500 without details; a dependency
+outage becomes 503.
+
+CSRF: double-submit with a signed token.  A random value lives in an HttpOnly SameSite=Lax
+cookie; pages embed ``HMAC(secret, value)`` in ``<meta name="csrf-token">`` and forms; a
+protected POST must send it as the ``csrf_token`` field or the ``X-CSRF-Token`` header.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+
+from flask import g, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from .errors import CSRFError, IdpError, PayloadTooLarge
+
+log = logging.getLogger(__name__)
+CSRF_COOKIE = "idp_csrf"
+JSON_PREFIXES = ("/token", "/introspect", "/revoke", "/userinfo", "/jwks.json", "/.well-known",
+                 "/api/", "/admin/api/", "/elicense/challenges/", "/par", "/register")
+CSP = ("default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob: mediastream:; "
+       "style-src 'self' 'unsafe-inline'; script-src 'self'; connect-src 'self'; "
+       "frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
+HTTP_ERRORS = {400: "invalid_request", 401: "invalid_token", 403: "access_denied",
+               404: "not_found", 405: "invalid_request", 413: "invalid_request",
+               415: "invalid_request", 429: "too_many_requests"}
+
+
+def wants_json() -> bool:
+    if request.path.startswith(JSON_PREFIXES) or request.is_json:
+        return True
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json" and request.accept_mimetypes["application/json"] > \
+        request.accept_mimetypes["text/html"]
+
+
+def render_error(error: IdpError):
+    if wants_json():
+        response = jsonify(error.to_dict())
+    else:
+        response = render_template("error.html", error=error), error.status
+        from flask import make_response
+        response = make_response(response)
+    response.status_code = error.status
+    for name, value in error.headers.items():
+        response.headers[name] = value
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _http_error(exc: HTTPException):
+    if exc.code == 413:
+        return render_error(PayloadTooLarge("the request body is larger than this endpoint accepts"))
+    error = IdpError(exc.description or exc.name, error=HTTP_ERRORS.get(exc.code, "invalid_request"),
+                     status=exc.code or 400)
+    if exc.code == 405 and exc.valid_methods:
+        error.headers["Allow"] = ", ".join(exc.valid_methods)
+    return render_error(error)
+
+
+def _unexpected(exc: Exception):
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    return render_error(IdpError("an internal error occurred", error="server_error", status=500))
+
+
+# -- CSRF ---------------------------------------------------------------------------------------
+def csrf_token() -> str:
+    """The token for the current browser (creates its cookie value on first use)."""
+    value = request.cookies.get(CSRF_COOKIE)
+    if not value or len(value) > 64:
+        value = g.get("new_csrf_cookie") or secrets.token_urlsafe(24)
+        g.new_csrf_cookie = value
+    return _sign(value)
+
+
+def _sign(value: str) -> str:
+    from flask import current_app
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, b"csrf:" + value.encode(), hashlib.sha256).hexdigest()
+
+
+def require_csrf() -> None:
+    """Refuse a state-changing request without the browser's CSRF token."""
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return
+    cookie = request.cookies.get(CSRF_COOKIE)
+    sent = request.headers.get("X-CSRF-Token") or request.form.get("csrf_token")
+    if not cookie or not sent or not hmac.compare_digest(_sign(cookie), sent):
+        raise CSRFError("the CSRF token is missing or wrong; reload the page and try again")
+
+
+# -- wiring ---------------------------------------------------------------------------------------
+def init_app(app, settings) -> None:
+    upload_endpoints = app.config.setdefault("UPLOAD_ENDPOINTS", set())
+
+    @app.before_request
+    def _limits():
+        if request.endpoint not in upload_endpoints:
+            request.max_content_length = settings.max_body_bytes
+        g.session_cookie = None
+
+    @app.after_request
+    def _headers(response):
+        h = response.headers
+        h.setdefault("Content-Security-Policy", CSP)
+        h.setdefault("X-Content-Type-Options", "nosniff")
+        h.setdefault("X-Frame-Options", "DENY")
+        h.setdefault("Referrer-Policy", "no-referrer")
+        if settings.cookie_secure:
+            h.setdefault("Strict-Transport-Security", "max-age=31536000")
+        if response.mimetype == "text/html":
+            h.setdefault("Cache-Control", "no-store")
+        new_csrf = g.get("new_csrf_cookie")
+        if new_csrf:
+            response.set_cookie(CSRF_COOKIE, new_csrf, httponly=True, samesite="Lax",
+                                secure=settings.cookie_secure, path="/")
+        cookie = g.get("session_cookie")
+        if cookie is not None:
+            from .oidc.sessions import COOKIE
+            sid, max_age = cookie
+            if sid:
+                response.set_cookie(COOKIE, sid, max_age=max_age, httponly=True, samesite="Lax",
+                                    secure=settings.cookie_secure, path="/")
+            else:
+                response.delete_cookie(COOKIE, path="/", httponly=True, samesite="Lax",
+                                       secure=settings.cookie_secure)
+        return response
+
+    app.register_error_handler(IdpError, render_error)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected)
+    app.jinja_env.globals["csrf_token"] = csrf_token
+
+
+def set_session_cookie(sid: str | None, max_age: int = 0) -> None:
+    g.session_cookie = (sid, max_age)

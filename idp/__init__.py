@@ -79,4 +79,6 @@ def create_app(config=None, *, init: bool = False, **overrides) -> Flask:
     app.register_blueprint(oidc_bp)
     app.register_blueprint(logout_bp)
     app.register_blueprint(login_bp)
+    # -- areas: each offers init_app(app) and reads what it needs from app.extensions["idp"]
+    # (one line per area, in this block)
     return app

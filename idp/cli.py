@@ -315,3 +315,7 @@ def _register_optional_groups():
 
 
 _register_optional_groups()
+
+
+if __name__ == "__main__":
+    main()

@@ -306,7 +306,7 @@ def _register_optional_groups():
     import importlib
     for module, attr in (("idp.models_check", "models"), ("idp.elicense.cli", "elicense"),
                          ("idp.registry.cli", "registry"), ("idp.admin.cli", "admin"),
-                         ("idp.admin.cli", "audit")):
+                         ("idp.admin.cli", "audit"), ("idp.demo.cli", "demo")):
         try:
             group = getattr(importlib.import_module(module), attr)
         except (ImportError, AttributeError):

@@ -18,7 +18,7 @@ def describe_models(settings) -> str:
     except Exception as exc:  # the installer reports its own errors; init only summarises
         return f"face models: cannot verify ({exc})"
     if problems:
-        names = ", ".join(getattr(p, "name", str(p)) for p in problems)
+        names = ", ".join(f"{p.model} ({p.status})" for p in problems)
         return (f"face models: missing or mismatched: {names}; run "
                 f"`idp models install --from ../shared/models`")
     return f"face models: verified in {settings.models_dir}"
@@ -62,5 +62,5 @@ def verify_cmd():
     statuses = verify(Path(_settings().models_dir))
     bad = [s for s in statuses if not getattr(s, "ok", False)]
     for s in statuses:
-        click.echo(str(s))
+        click.echo(f"{s.model:16} {s.status:10} {s.file}" + (f"  {s.detail}" if not s.ok else ""))
     sys.exit(1 if bad else 0)

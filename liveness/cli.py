@@ -1,0 +1,151 @@
+"""The ``liveness`` command.
+
+    liveness check IMAGE... [--reference IMG] [--actions A,B] [--models DIR]
+    liveness bench [--image IMG] [--runs N] [--threads N] [--json]
+    liveness models install [--from DIR]... [--download]
+    liveness models verify
+
+``check`` prints one JSON object per line per image (one for the whole sequence with
+``--actions``); exit status 0 when every result passed, 1 when one did not, 2 on usage
+errors, unreadable reference photos or missing models.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from .errors import LivenessError, TemplateError
+
+DEFAULT_MODELS = os.environ.get("IDP_MODELS_DIR", "models")
+
+
+def _pipeline(args):
+    from .pipeline import LivenessPipeline
+    return LivenessPipeline.from_dir(args.models, threads=args.threads)
+
+
+def _read(path: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise SystemExit(f"liveness: cannot read {path}: {exc.strerror}") from None
+
+
+def _emit(obj: dict) -> None:
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+
+
+def _check(args) -> int:
+    pipeline = _pipeline(args)
+    reference = None
+    if args.reference:
+        try:
+            reference = pipeline.make_template(_read(args.reference))
+        except TemplateError as exc:
+            _emit({"file": args.reference, "error": "bad_reference", "reason": exc.reason,
+                   "detail": exc.detail})
+            return 2
+    if args.actions is not None:
+        actions = [a.strip() for a in args.actions.split(",") if a.strip()]
+        res = pipeline.check_session([_read(f) for f in args.images], actions=actions,
+                                     reference=reference)
+        _emit({"file": args.images, "live": res.live, "score": res.score, "reason": res.reason,
+               "detail": res.detail, "faces": [f.faces for f in res.frames], "match": res.match,
+               "actions": res.actions, "actions_passed": res.actions_passed,
+               "action_frames": res.action_frames, "best_frame": res.best_frame,
+               "frames": [_frame_summary(f) for f in res.frames], "timings_ms": res.to_dict()["timings_ms"]})
+        return 0 if res.ok else 1
+    failed = False
+    for path in args.images:
+        res = pipeline.check_frame(_read(path), reference=reference)
+        ok = res.live and (res.match is None or res.match["same"])
+        if reference is not None and res.match is None:
+            ok = False
+        failed |= not ok
+        _emit({"file": path, **_frame_summary(res), "match": res.match,
+               "timings_ms": res.to_dict()["timings_ms"]})
+    return 1 if failed else 0
+
+
+def _frame_summary(res) -> dict:
+    return {"live": res.live, "score": res.score, "reason": res.reason, "detail": res.detail,
+            "faces": res.faces, "scores": res.scores, "quality": res.quality}
+
+
+def _bench(args) -> int:
+    from . import bench
+    data = _read(args.image) if args.image else bench.default_frame()
+    report = bench.run(_pipeline(args), data, runs=args.runs, warmup=args.warmup)
+    print(json.dumps(report, indent=2) if args.json else bench.format_report(report, args.threads))
+    return 0
+
+
+def _models(args) -> int:
+    from . import models
+    if args.models_command == "install":
+        def progress(done: int, total: int, name: str) -> None:
+            if done < total:
+                print(f"[{done + 1}/{total}] {name}", file=sys.stderr)
+        statuses = models.install(args.models, from_dirs=args.from_dirs, download=args.download,
+                                  progress=progress)
+    else:
+        statuses = models.verify(args.models)
+    for s in statuses:
+        _emit(s.to_dict())
+    return 0 if all(s.ok for s in statuses) else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="liveness", description="Face liveness engine")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def common(p):
+        p.add_argument("--models", default=DEFAULT_MODELS, help="models directory (default: %(default)s)")
+        p.add_argument("--threads", type=int, default=1, help="onnxruntime intra-op threads")
+
+    check = sub.add_parser("check", help="check images, one JSON line per image")
+    check.add_argument("images", nargs="+", metavar="IMAGE")
+    check.add_argument("--reference", metavar="IMG", help="photo to match the faces against")
+    check.add_argument("--actions", metavar="A,B",
+                       help="treat the images as one session with these actions, in order")
+    common(check)
+    check.set_defaults(func=_check)
+
+    bench = sub.add_parser("bench", help="per-stage latency (median, p95)")
+    bench.add_argument("--image", help="JPEG/PNG/WebP frame (default: a 640x480 frame from the shared live sample)")
+    bench.add_argument("--runs", type=int, default=200)
+    bench.add_argument("--warmup", type=int, default=10)
+    bench.add_argument("--json", action="store_true")
+    common(bench)
+    bench.set_defaults(func=_bench)
+
+    models = sub.add_parser("models", help="install or verify the model files")
+    msub = models.add_subparsers(dest="models_command", required=True)
+    install = msub.add_parser("install", help="write the runnable model files into --models")
+    install.add_argument("--from", dest="from_dirs", action="append", default=[], metavar="DIR",
+                         help="directory holding upstream model files (repeatable)")
+    install.add_argument("--download", action="store_true", help="fetch missing files from upstream")
+    install.add_argument("--models", default=DEFAULT_MODELS)
+    verify = msub.add_parser("verify", help="check the installed files against the manifest")
+    verify.add_argument("--models", default=DEFAULT_MODELS)
+    models.set_defaults(func=_models)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except LivenessError as exc:
+        print(f"liveness: {exc}", file=sys.stderr)
+        return 2
+    except ValueError as exc:
+        print(f"liveness: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 
 from authlib.oauth2.rfc6749 import grants
-from authlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidScopeError
+from authlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidRequestError, InvalidScopeError
 from authlib.oauth2.rfc7636 import CodeChallenge
 
 from .grant_store import Principal
@@ -124,18 +125,30 @@ class RefreshGrant(grants.RefreshTokenGrant):
     def ctx(self):
         return self.server.ctx
 
+    def _validate_request_token(self, client):
+        if not self.request.form.get("refresh_token"):
+            raise InvalidRequestError("Missing 'refresh_token' in request.")
+        return super()._validate_request_token(client)
+
+    def validate_token_request(self):
+        super().validate_token_request()
+        # Mark the token used only once the whole request is valid: a refused request
+        # (another client's token, a wider scope) must not burn it into a later "reuse".
+        if not self.ctx.grant_store.claim_refresh_token(self.request.refresh_token.row):
+            raise InvalidGrantError("The refresh token was used concurrently.")
+
     def authenticate_refresh_token(self, refresh_token):
         ctx = self.ctx
         row = ctx.grant_store.find_refresh_token(refresh_token)
         if row is None or row.revoked_at is not None:
             return None
         if row.used_at is not None:
-            # A rotated token came back: someone holds a stolen copy. Revoke the family.
+            # A rotated token came back: someone holds a stolen copy. Revoke the family
+            # (RFC 9700 section 4.14.2).
             if ctx.grant_store.revoke(row.grant_id, "refresh_token_reuse"):
                 ctx.audit("token.refresh_reuse", "failure", client_id=row.client_id,
                           reason="rotated refresh token reused; grant revoked")
             return None
-        import time
         if row.expires_at <= time.time():
             return None
         found = ctx.grant_store.principal(row.grant_id)
@@ -144,13 +157,15 @@ class RefreshGrant(grants.RefreshTokenGrant):
         principal, client_id, scope = found
         if client_id != row.client_id:
             return None
-        token = RefreshToken(row, principal, row.scope or scope)
-        # Only the client the token was issued to may claim it (checked again by Authlib).
-        client = self.request.client
-        if client is None or client.client_id != row.client_id:
-            return token
-        if not ctx.grant_store.claim_refresh_token(row):
-            raise InvalidGrantError("The refresh token was used concurrently.")
+        return RefreshToken(row, principal, row.scope or scope)
+
+    def issue_token(self, user, refresh_token):
+        scope = self.request.payload.scope or refresh_token.get_scope()
+        token = self.generate_token(user=user, scope=scope, include_refresh_token=False)
+        # RFC 6749 section 6: the new refresh token has exactly the scope of the one it
+        # replaces, even when this request asked for less.
+        token["refresh_token"] = self.ctx.refresh_token_for(self.request.client, user.grant_id,
+                                                            refresh_token.get_scope())
         return token
 
     def authenticate_user(self, refresh_token):

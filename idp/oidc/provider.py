@@ -11,6 +11,8 @@ import logging
 import secrets
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
+from authlib.oauth2.base import invalid_error_characters
+from authlib.oauth2.rfc6749.errors import InvalidRequestError, UnsupportedGrantTypeError
 from flask import request
 
 from ..interaction import Transactions
@@ -78,13 +80,27 @@ class Provider:
         if scope:
             token["scope"] = scope
         if user is not None and include_refresh_token and user.grant_id:
-            token["refresh_token"] = self.grant_store.issue_refresh_token(
-                user.grant_id, client.client_id, scope,
-                client.ttl("refresh_token_ttl", self.settings.refresh_token_ttl))
+            token["refresh_token"] = self.refresh_token_for(client, user.grant_id, scope)
         return token
+
+    def refresh_token_for(self, client, grant_id: str, scope: str) -> str:
+        return self.grant_store.issue_refresh_token(
+            grant_id, client.client_id, scope,
+            client.ttl("refresh_token_ttl", self.settings.refresh_token_ttl))
 
     def new_grant_id(self) -> str:
         return secrets.token_urlsafe(24)
+
+
+def safe_description(text: str, limit: int = 200) -> str:
+    """An ``error_description`` RFC 6749 section 5.2 allows (%x20-21 / %x23-5B / %x5D-7E).
+
+    Authlib raises ValueError (a 500) for other characters, so text that may quote input
+    or library messages goes through here first.
+    """
+    bad = set(invalid_error_characters(text))
+    cleaned = "".join("?" if c in bad else c for c in text)
+    return cleaned if len(cleaned) <= limit else cleaned[: limit - 3] + "..."
 
 
 class OidcServer(AuthorizationServer):
@@ -96,6 +112,22 @@ class OidcServer(AuthorizationServer):
         self._query_client = ctx.clients.active
         self._save_token = lambda token, request: None
         self.register_token_generator("default", ctx.generate_token)
+
+    def create_token_response(self, request=None):
+        # RFC 6749 section 5.2: a missing required parameter is ``invalid_request``;
+        # only a grant_type that is present but unknown is ``unsupported_grant_type``.
+        from flask import request as flask_request
+        if not flask_request.form.get("grant_type"):
+            return self.handle_error_response(None, InvalidRequestError("grant_type is missing"))
+        return super().create_token_response(request)
+
+    def get_token_grant(self, request):
+        try:
+            return super().get_token_grant(request)
+        except UnsupportedGrantTypeError as exc:
+            # Authlib leaves the description out of the body; say which value was refused.
+            exc.description = safe_description(f"grant_type={exc.grant_type} is not supported")
+            raise
 
     def handle_response(self, status_code, payload, headers):
         response = super().handle_response(status_code, payload, headers)

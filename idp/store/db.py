@@ -1,0 +1,165 @@
+"""The durable database: one SQLAlchemy engine + sessionmaker, migrations, outage mapping.
+
+SQLite (embedded default) and PostgreSQL (production, psycopg 3) behave the same to callers:
+``with db.session() as s: ...`` commits on success, rolls back on error, and turns "the
+database does not answer" into ``DatabaseUnavailable`` (503) instead of a 500.
+"""
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from sqlalchemy import create_engine, event, exc, pool, text
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from ..errors import DatabaseUnavailable
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+# Any fixed 64-bit number; every process migrating the same database agrees on it.
+_MIGRATION_LOCK = 0x1D9_5_70_0E_0001
+# Alembic keeps its migration context in module globals: one upgrade per process at a time.
+_upgrade_lock = threading.Lock()
+
+# SQLite errors that mean "cannot reach/lock the file", as opposed to a bug in our SQL.
+_SQLITE_UNAVAILABLE = ("database is locked", "unable to open", "disk i/o error",
+                       "database or disk is full", "readonly database", "busy")
+
+
+def normalize_url(url: str) -> str:
+    """Point bare PostgreSQL URLs at psycopg 3 (SQLAlchemy would pick psycopg2)."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """True when a SQLAlchemy error means the database is down/unreachable, not a bug."""
+    if isinstance(error, (exc.InterfaceError, exc.DisconnectionError, exc.TimeoutError)):
+        return True
+    if isinstance(error, exc.DBAPIError) and error.connection_invalidated:
+        return True
+    if isinstance(error, exc.OperationalError):
+        if isinstance(error.orig, sqlite3.Error):
+            message = str(error.orig).lower()
+            return any(marker in message for marker in _SQLITE_UNAVAILABLE)
+        return True
+    return False
+
+
+class Database:
+    """Engine, sessions and migrations for one database URL."""
+
+    def __init__(self, url: str, *, echo: bool = False):
+        self.url = make_url(normalize_url(url))
+        self.dialect = self.url.get_backend_name()  # "sqlite" or "postgresql"
+        self.engine: Engine = self._create_engine(echo)
+        # SQLite read-only sessions use a deferred BEGIN so they do not take the write lock.
+        self._read_engine = (self.engine.execution_options(sqlite_begin="DEFERRED")
+                             if self.dialect == "sqlite" else self.engine)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def _create_engine(self, echo: bool) -> Engine:
+        if self.dialect != "sqlite":
+            return create_engine(self.url, echo=echo, pool_pre_ping=True)
+        memory = self.url.database in (None, "", ":memory:")
+        engine = create_engine(
+            self.url, echo=echo,
+            connect_args={"check_same_thread": False},
+            # One shared connection, or every connection would see its own empty database.
+            poolclass=pool.StaticPool if memory else pool.QueuePool,
+        )
+        event.listen(engine, "connect", _sqlite_connect)
+        event.listen(engine, "begin", _sqlite_begin)
+        return engine
+
+    @contextmanager
+    def session(self, *, write: bool = True) -> Iterator[Session]:
+        """A unit of work: commit on success, roll back on error.
+
+        On SQLite, ``write=True`` opens the transaction with ``BEGIN IMMEDIATE`` so a
+        read-then-write transaction never fails to upgrade its lock under concurrency;
+        pass ``write=False`` for read-only work.  PostgreSQL ignores the flag.
+        """
+        bind = self.engine if write else self._read_engine
+        session = self._sessions(bind=bind)
+        try:
+            yield session
+            session.commit()
+        except exc.SQLAlchemyError as error:
+            session.rollback()
+            if is_unavailable(error):
+                log.warning("database unavailable: %s", error)
+                raise DatabaseUnavailable() from error
+            raise
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    def upgrade(self, revision: str = "head") -> None:
+        """Run Alembic migrations; safe when several processes start at once."""
+        from alembic import command
+
+        config = alembic_config()
+        try:
+            with _upgrade_lock, self.engine.connect() as lock:
+                if self.dialect == "postgresql":
+                    # A session-level lock on its own connection: held across the
+                    # migration transactions, released when we unlock (or disconnect).
+                    lock.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _MIGRATION_LOCK})
+                    lock.commit()
+                try:
+                    with self.engine.connect() as connection:
+                        config.attributes["connection"] = connection
+                        command.upgrade(config, revision)
+                finally:
+                    if self.dialect == "postgresql":
+                        lock.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _MIGRATION_LOCK})
+                        lock.commit()
+        except exc.SQLAlchemyError as error:
+            if is_unavailable(error):
+                raise DatabaseUnavailable() from error
+            raise
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def alembic_config():
+    """An Alembic Config built in code, so migrations never depend on the CWD."""
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+def _sqlite_connect(dbapi_connection, _record) -> None:
+    # Take transaction control away from the sqlite3 module (it would BEGIN lazily and
+    # never IMMEDIATE); the "begin" listener below issues BEGIN itself.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        # WAL lets readers proceed while one writer commits; busy_timeout waits for the
+        # write lock instead of failing at once; foreign keys make ON DELETE CASCADE work.
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")  # durable with WAL, much faster
+    finally:
+        cursor.close()
+
+
+def _sqlite_begin(connection) -> None:
+    mode = connection.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+    if mode:  # None: autocommit, every statement is its own transaction
+        connection.exec_driver_sql(f"BEGIN {mode}")

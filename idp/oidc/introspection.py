@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 
+from authlib.oauth2.rfc6749.errors import InvalidRequestError
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 
@@ -26,10 +27,18 @@ class _TokenLookup:
     def ctx(self):
         return self.server.ctx
 
-    def query_token(self, token_string, token_type_hint):
+    def check_params(self, request, client):
+        # RFC 7009 section 2.1 / RFC 7662 section 2.1: ``token`` is required.  The hint is
+        # only a hint: the search covers every token type whatever it says, so an unknown
+        # hint is ignored rather than refused.
+        if not request.form.get("token"):
+            raise InvalidRequestError("token is missing")
+
+    def query_token(self, token_string, token_type_hint=None):
+        """Find an access token (a JWT this OP signed) or a refresh token (by hash)."""
         if not isinstance(token_string, str) or not token_string or len(token_string) > 8192:
             return None
-        if token_type_hint != "refresh_token" and token_string.count(".") == 2:
+        if token_string.count(".") == 2:
             try:
                 claims = self.ctx.minter.decode(token_string, typ="at+jwt")
             except Unauthorized:
@@ -42,6 +51,8 @@ class _TokenLookup:
 
     def token_active(self, token) -> bool:
         ctx = self.ctx
+        if ctx.clients.active(self.owner(token)) is None:
+            return False  # a disabled client's tokens are refused everywhere
         if token["kind"] == "access_token":
             claims = token["claims"]
             if ctx.store.get("revoked-jti:" + claims["jti"]) is not None:

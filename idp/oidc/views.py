@@ -174,12 +174,17 @@ def userinfo():
         if "openid" not in claims.get("scope", "").split():
             raise Unauthorized("the access token lacks the openid scope", error="insufficient_scope",
                                status=403)
+        principal, client_id, _ = found
+        client = provider.clients.active(client_id)
+        if client is None:
+            raise Unauthorized("the client of this access token is disabled")
     except Unauthorized as exc:
-        exc.headers["WWW-Authenticate"] = (f'Bearer error="{exc.error}", '
-                                           f'error_description="{exc.description}"')
+        # RFC 6750 section 3.1: no error code when the request carried no token at all.
+        exc.headers["WWW-Authenticate"] = "Bearer" if exc.error == "missing_token" else (
+            f'Bearer error="{exc.error}", error_description="{exc.description}"')
+        if exc.error == "missing_token":
+            exc.error = "invalid_token"
         raise
-    principal, client_id, _ = found
-    client = provider.clients.get(client_id)
     out = release(principal.claims, claims["scope"], client, target="userinfo",
                   mask_keep=provider.settings.id_number_mask_keep)
     out["sub"] = claims["sub"]
@@ -200,4 +205,4 @@ def _bearer() -> str:
         return value.strip()
     if form_token:
         return form_token
-    raise Unauthorized("an access token is required", error="invalid_token")
+    raise Unauthorized("an access token is required", error="missing_token")

@@ -13,7 +13,7 @@ import segno
 from flask import Blueprint, current_app, jsonify, render_template, request
 
 from ..elicense import LicenceError
-from ..errors import Conflict, InvalidRequest, NotFound, UnsupportedMediaType
+from ..errors import Conflict, IdpError, InvalidRequest, NotFound, UnsupportedMediaType
 from ..interaction import ACR_ELICENSE
 from ..login import complete_login, current_transaction
 from ..web import require_csrf
@@ -124,7 +124,9 @@ def respond(cid):
         challenges.set_result(cid, {"state": "failed", "reason": exc.reason, "txn": data["txn"]})
         state.provider.audit("login", "failure", client_id=data["client_id"], method="enterprise",
                              reason=exc.reason, details={"stage": "licence"})
-        raise InvalidRequest(f"{exc.reason}: {exc.description}", error="invalid_licence") from None
+        # 400 invalid_licence, or 503 when revocation cannot be checked (fail closed)
+        raise IdpError(f"{exc.reason}: {exc.description}", error=exc.error,
+                       status=exc.status) from None
     if challenges.take(cid) is None:
         raise Conflict("the challenge was already answered", error="challenge_used")
     result = {"state": "done", "txn": data["txn"], "at": time.time(),

@@ -118,3 +118,32 @@ def test_garbage_answers_get_4xx(licensed_app, kwargs, status):
     resp = client.post(f"/elicense/challenges/{cid}/response", **kwargs)
     assert resp.status_code == status
     assert resp.get_json()["error"]
+
+
+def test_sm2_licence_login(licensed_app, tmp_path):
+    from idp.elicense.authority import init_authority, issue_licence
+    from idp.elicense.holder import load_licence
+    from tests.enterprise.conftest import valid_uscc
+    keys_dir = licensed_app.extensions["idp"].settings.keys_dir
+    init_authority(keys_dir, sm2=True)
+    out = tmp_path / "sm2"
+    issue_licence(keys_dir, uscc=valid_uscc("91110000600037341"), name="国密企业",
+                  legal_rep="孙八", out_dir=out, sm2=True)
+    key, chain = load_licence(out / "licence.crt.pem", out / "licence.key.pem", out / "chain.pem")
+    client = licensed_app.test_client()
+    _, txn, cid = start(licensed_app, client)
+    resp = answer(client, cid, {"key": key, "chain": chain})
+    assert resp.status_code == 200, resp.get_json()
+    assert client.get(f"/login/{txn}/enterprise/status").get_json()["state"] == "done"
+
+
+def test_unreachable_crl_fails_closed(licensed_app, licence):
+    import pathlib
+    keys_dir = pathlib.Path(licence["keys_dir"])
+    for side in (keys_dir / "trust").rglob("*.crl-source"):
+        side.write_text("http://127.0.0.1:9/never.crl\n")
+    client = licensed_app.test_client()
+    _, _, cid = start(licensed_app, client)
+    resp = answer(client, cid, licence)
+    assert resp.status_code == 503
+    assert resp.get_json()["error_description"].startswith("crl_")

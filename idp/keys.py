@@ -93,6 +93,10 @@ class KeyRing:
 
     def _write(self, private_key, kid: str) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
+        ignore = self.dir / ".gitignore"
+        if not ignore.exists():  # private keys never reach a repository, wherever keys_dir is
+            ignore.write_text("# Signing keys are generated per deployment; never commit them.\n"
+                              "*\n!.gitignore\n")
         enc = (serialization.BestAvailableEncryption(self.passphrase) if self.passphrase
                else serialization.NoEncryption())
         pem = private_key.private_bytes(serialization.Encoding.PEM,
@@ -137,7 +141,10 @@ class KeyRing:
                 exists = s.execute(select(SigningKey.kid).where(SigningKey.alg == alg)).first()
                 if not exists:
                     created.append(self._create(s, alg, self.clock()))
+        # Load every published key now, so a wrong IDP_KEYS_PASSPHRASE or a missing file
+        # fails at start with a ConfigError, not at the first token.
         self._loaded_at = 0.0
+        self._refresh()
         return created
 
     def rotate(self, algs=ALGORITHMS, *, activate_in: int | None = None) -> list[str]:
@@ -166,12 +173,13 @@ class KeyRing:
             row = s.get(SigningKey, kid)
             if row is None:
                 raise IdpError(f"no signing key {kid}", error="not_found", status=404)
+            # Only a key of the current generation (not itself on its way out) may take
+            # over; an older retired key must never sign again.
             others = s.execute(select(SigningKey).where(
                 SigningKey.alg == row.alg, SigningKey.kid != kid,
-                (SigningKey.remove_after.is_(None)) | (SigningKey.remove_after > self.clock()),
-            )).scalars().all()
+                SigningKey.remove_after.is_(None))).scalars().all()
             if not others:
-                raise IdpError(f"{kid} is the only {row.alg} key; rotate first",
+                raise IdpError(f"{kid} is the only current {row.alg} key; rotate first",
                                error="invalid_request", status=409)
             now = self.clock()
             row.remove_after = now

@@ -1,0 +1,196 @@
+"""The signing key ring: init, JWKS, rotation without downtime, retirement, encryption at rest,
+and agreement between processes (DESIGN sections 3 and 4)."""
+from __future__ import annotations
+
+import stat
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from joserfc import jws
+
+from idp.errors import ConfigError
+from tests.oidc.rp import RP
+
+ROOT = Path(__file__).resolve().parents[1]
+PRIVATE_PARTS = {"d", "p", "q", "dp", "dq", "qi", "oth"}
+
+
+class Clock:
+    def __init__(self):
+        self.now = time.time()
+
+    def __call__(self):
+        return self.now
+
+
+def _fake_clock(app) -> Clock:
+    ring = app.extensions["idp"].keyring
+    clock = Clock()
+    ring.clock = clock
+    ring.cache_seconds = 0  # look at the database on every read: the clock jumps
+    return clock
+
+
+def _kid(token: str) -> str:
+    return jws.extract_compact(token.encode()).headers()["kid"]
+
+
+def _jwks_kids(client) -> list[str]:
+    return [k["kid"] for k in client.get("/jwks.json").get_json()["keys"]]
+
+
+def _id_token(app, client, **meta) -> str:
+    return RP(app, client, **meta).tokens()["id_token"]
+
+
+def test_init_creates_rs256_and_es256_keys_and_a_public_jwks(app, client, tmp_path):
+    ring = app.extensions["idp"].keyring
+    infos = ring.infos()
+    assert sorted(i.alg for i in infos) == ["ES256", "RS256"]
+    pems = sorted((tmp_path / "keys").glob("*.pem"))
+    assert [p.stem for p in pems] == sorted(i.kid for i in infos)
+    for pem in pems:
+        assert stat.S_IMODE(pem.stat().st_mode) == 0o600
+        assert b"BEGIN PRIVATE KEY" in pem.read_bytes()
+    resp = client.get("/jwks.json")
+    assert resp.status_code == 200 and resp.mimetype == "application/json"
+    keys = resp.get_json()["keys"]
+    assert {(k["kty"], k["alg"]) for k in keys} == {("RSA", "RS256"), ("EC", "ES256")}
+    for key in keys:
+        assert key["use"] == "sig" and key["kid"]
+        assert not PRIVATE_PARTS & set(key), key
+    assert ring.ready()
+
+
+def test_init_is_idempotent(app, make_app):
+    before = {i.kid for i in app.extensions["idp"].keyring.infos()}
+    again = make_app()  # same instance and keys folders
+    assert {i.kid for i in again.extensions["idp"].keyring.infos()} == before
+
+
+def test_rotation_publishes_first_then_signs(app, client):
+    ring = app.extensions["idp"].keyring
+    clock = _fake_clock(app)
+    old = _kid(_id_token(app, client))
+    (new_rs, new_es) = ring.rotate(activate_in=600)
+    # published at once, so relying parties learn it before it signs ...
+    assert {old, new_rs, new_es} <= set(_jwks_kids(client))
+    # ... but not signing yet
+    assert _kid(_id_token(app, client)) == old
+    statuses = {i["kid"]: i["status"] for i in
+                (info.to_dict(clock.now, ring.signer_kids()) for info in ring.infos())}
+    assert statuses[new_rs] == "next" and statuses[old] == "active"
+
+    clock.now += 601  # the publish delay has passed
+    assert _kid(_id_token(app, client)) == new_rs
+    es_token = _id_token(app, client, id_token_signed_response_alg="ES256")
+    assert _kid(es_token) == new_es
+    assert old in _jwks_kids(client)  # still verifies tokens it signed
+
+    clock.now += ring.retire_grace + 1  # every token the old key signed has expired
+    kids = _jwks_kids(client)
+    assert old not in kids and {new_rs, new_es} <= set(kids)
+
+
+def test_rotation_with_activate_in_zero_signs_at_once(app, client):
+    ring = app.extensions["idp"].keyring
+    old = _kid(_id_token(app, client))
+    new_rs, _ = ring.rotate(activate_in=0)
+    assert _kid(_id_token(app, client)) == new_rs
+    assert old in _jwks_kids(client)
+
+
+def test_tokens_signed_by_the_old_key_still_verify_after_rotation(app, client):
+    rp = RP(app, client)
+    tokens = rp.tokens()
+    app.extensions["idp"].keyring.rotate(activate_in=0)
+    assert rp.introspect(tokens["access_token"])["active"] is True
+    info = client.get("/userinfo", headers={"Authorization": "Bearer " + tokens["access_token"]})
+    assert info.status_code == 200
+
+
+def test_retire_withdraws_a_key_at_once(app, client):
+    ring = app.extensions["idp"].keyring
+    rp = RP(app, client)
+    tokens = rp.tokens()
+    old = _kid(tokens["id_token"])
+    new_rs, _ = ring.rotate(activate_in=600)
+    ring.retire(old)  # compromise: the successor signs now, the old key is gone
+    assert old not in _jwks_kids(client)
+    assert _kid(_id_token(app, client)) == new_rs
+    assert rp.introspect(tokens["access_token"]) == {"active": False}
+
+
+def test_retire_refuses_the_only_key_and_unknown_kids(app):
+    from idp.errors import IdpError
+    ring = app.extensions["idp"].keyring
+    rs = next(i.kid for i in ring.infos() if i.alg == "RS256")
+    with pytest.raises(IdpError) as err:
+        ring.retire(rs)
+    assert "only current RS256 key" in err.value.description
+    with pytest.raises(IdpError) as err:
+        ring.retire("no-such-kid")
+    assert err.value.status == 404
+
+
+def test_retire_of_the_newest_key_does_not_revive_an_old_one(app, client):
+    ring = app.extensions["idp"].keyring
+    _fake_clock(app)
+    new_rs, _ = ring.rotate(activate_in=0)
+    # the old key is already retired; withdrawing the newest one would leave only a
+    # key on its way out, so it is refused: rotate first
+    from idp.errors import IdpError
+    with pytest.raises(IdpError):
+        ring.retire(new_rs)
+    assert _kid(_id_token(app, client)) == new_rs
+
+
+def test_passphrase_encrypts_keys_at_rest(make_app, tmp_path):
+    app = make_app(keys_passphrase="correct horse battery staple")
+    pems = list((tmp_path / "keys").glob("*.pem"))
+    assert len(pems) == 2
+    for pem in pems:
+        assert b"BEGIN ENCRYPTED PRIVATE KEY" in pem.read_bytes()
+    assert app.extensions["idp"].keyring.ready()
+    client = app.test_client()
+    assert RP(app, client).tokens()["id_token"]
+
+
+@pytest.mark.parametrize("passphrase", ["wrong passphrase", ""])
+def test_wrong_or_missing_passphrase_is_a_clear_config_error(make_app, passphrase):
+    make_app(keys_passphrase="correct horse battery staple")
+    with pytest.raises(ConfigError) as err:
+        make_app(keys_passphrase=passphrase)
+    assert "IDP_KEYS_PASSPHRASE" in err.value.description
+    assert ".pem" in err.value.description
+
+
+def test_two_processes_agree_on_the_active_kid(make_app):
+    first = make_app()
+    second = make_app()  # another "process": same database and keys folder
+    c1, c2 = first.test_client(), second.test_client()
+    assert _kid(_id_token(first, c1)) == _kid(_id_token(second, c2))
+    new_rs, _ = first.extensions["idp"].keyring.rotate(activate_in=0)
+    time.sleep(1.05)  # the key ring caches the key table for one second
+    assert new_rs in _jwks_kids(c2)
+    assert _kid(_id_token(second, c2)) == new_rs
+    # a token signed by one process verifies on the other
+    rp = RP(first, c1)
+    tokens = rp.tokens()
+    info = c2.get("/userinfo", headers={"Authorization": "Bearer " + tokens["access_token"]})
+    assert info.status_code == 200
+
+
+def test_keys_folder_is_kept_out_of_git():
+    for name in ("keys/abc.pem", "keys/abc.tmp", "keys/licence.key.pem"):
+        result = subprocess.run(["git", "check-ignore", "-q", name], cwd=ROOT)
+        assert result.returncode == 0, f"{name} is not ignored by git"
+    assert subprocess.run(["git", "ls-files", "--error-unmatch", "keys/.gitignore"], cwd=ROOT,
+                          capture_output=True).returncode == 0
+
+
+def test_a_custom_keys_folder_gets_its_own_gitignore(app, tmp_path):
+    ignore = tmp_path / "keys" / ".gitignore"
+    assert ignore.exists() and "*" in ignore.read_text().split()

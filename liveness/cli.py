@@ -89,8 +89,13 @@ def _models(args) -> int:
         def progress(done: int, total: int, name: str) -> None:
             if done < total:
                 print(f"[{done + 1}/{total}] {name}", file=sys.stderr)
-        statuses = models.install(args.models, from_dirs=args.from_dirs, download=args.download,
-                                  progress=progress)
+        try:
+            statuses = models.install(args.models, from_dirs=args.from_dirs,
+                                      download=args.download, progress=progress)
+        except LivenessError as exc:
+            for s in getattr(exc, "statuses", []):
+                _emit(s.to_dict())
+            raise
     else:
         statuses = models.verify(args.models)
     for s in statuses:

@@ -29,6 +29,10 @@ class ModelMissingError(LivenessError):
 class ModelInstallError(LivenessError):
     """The installer could not produce a verified runnable file."""
 
+    def __init__(self, message: str, statuses=None):
+        super().__init__(message)
+        self.statuses = list(statuses or [])
+
 
 class ImageError(LivenessError):
     """The bytes are not an image this library accepts; ``reason`` is the result code."""

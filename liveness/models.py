@@ -45,6 +45,9 @@ class ModelStatus:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def __str__(self) -> str:
+        return f"{self.model:<15} {self.status:<9} {self.file}" + (f"  ({self.detail})" if self.detail else "")
+
 
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
@@ -176,23 +179,29 @@ def _install_one(spec: ModelSpec, target: Path, from_dirs: list[Path], download:
 
 
 def install(models_dir, from_dirs=None, download: bool = False,
-            progress: Progress | None = None) -> list[ModelStatus]:
+            progress: Progress | None = None, manifest=None) -> list[ModelStatus]:
     """Write every runnable model into ``models_dir``; returns one status per model.
 
-    Raises ``ModelInstallError`` when a found file cannot be turned into the pinned one or a
-    download fails; a model found nowhere is reported with ``ok=False`` (status "missing").
+    Raises ``ModelInstallError`` when a found file cannot be turned into the pinned one, a
+    download fails, or a model was found nowhere (after trying all of them; the error's
+    ``statuses`` lists every model).  ``manifest`` (a path) replaces the repository's.
     """
     target = Path(models_dir)
     target.mkdir(parents=True, exist_ok=True)
     # The repository's manifest is authoritative; a copy goes beside the files so a deployed
     # models directory carries its own pins.
-    manifest_path = DEFAULT_MANIFEST if DEFAULT_MANIFEST.is_file() else target / MANIFEST_NAME
-    manifest = load_manifest(manifest_path)
+    if manifest is not None:
+        manifest_path = Path(manifest)
+    elif DEFAULT_MANIFEST.is_file():
+        manifest_path = DEFAULT_MANIFEST
+    else:
+        manifest_path = target / MANIFEST_NAME
+    pins = load_manifest(manifest_path)
     local = target / MANIFEST_NAME
     if manifest_path.resolve() != local.resolve() and _read(local) != manifest_path.read_bytes():
         _write_atomic(local, manifest_path.read_bytes())
     dirs = [Path(d) for d in ([from_dirs] if isinstance(from_dirs, (str, os.PathLike)) else from_dirs or [])]
-    specs = list(manifest.models.values())
+    specs = list(pins.models.values())
     out = []
     for n, spec in enumerate(specs):
         if progress:
@@ -200,4 +209,9 @@ def install(models_dir, from_dirs=None, download: bool = False,
         out.append(_install_one(spec, target, dirs, download))
     if progress:
         progress(len(specs), len(specs), "done")
+    missing = [st for st in out if not st.ok]
+    if missing:
+        lines = "; ".join(f"{st.model}: {st.detail}" for st in missing)
+        raise ModelInstallError(f"cannot install {len(missing)} model(s): {lines}; pass the "
+                                f"directory holding them with --from DIR", statuses=out)
     return out

@@ -10,7 +10,7 @@ upright face needs one pass.
 
 Mirrors OpenCV's ``FaceDetectorYN`` post-processing (objdetect/src/face_detect.cpp): for
 each stride s in 8, 16, 32 and each cell (row r, column c) of the padded input,
-score = sqrt(clip(cls) * clip(obj)), centre = ((c, r) + bbox[:2]) * s,
+score = sqrt(cls * obj), centre = ((c, r) + bbox[:2]) * s,
 size = exp(bbox[2:]) * s, landmark k = ((c, r) + kps[2k:2k+2]) * s; then NMS.
 """
 from __future__ import annotations
@@ -57,7 +57,7 @@ class YuNet:
         return self._postprocess(self.infer(blob), lb)
 
     def refine(self, image: np.ndarray, face: Face, face_px: int = 160, crop: int = 256,
-               max_passes: int = 3, upright_deg: float = 6.0, tolerance_deg: float = 3.0) -> Face:
+               max_passes: int = 3, upright_deg: float = 10.0, tolerance_deg: float = 3.0) -> Face:
         """Re-detect ``face`` on a crop where it is ``face_px`` wide (see module doc).
 
         The crop is rotated upright only when the face is tilted by more than
@@ -104,6 +104,8 @@ class YuNet:
         lb = letterbox(w, h, side, fixed=self._fixed)
         resized = image if (lb.width, lb.height) == (w, h) else cv2.resize(
             image, (lb.width, lb.height), interpolation=cv2.INTER_LINEAR)
+        if (lb.width, lb.height) == (lb.input_width, lb.input_height):
+            return resized.transpose(2, 0, 1)[None].astype(np.float32), lb
         blob = np.zeros((1, 3, lb.input_height, lb.input_width), np.float32)
         blob[0, :, :lb.height, :lb.width] = resized.transpose(2, 0, 1)
         return blob, lb
@@ -115,8 +117,9 @@ class YuNet:
         boxes, scores, marks = [], [], []
         for s in STRIDES:
             cols = lb.input_width // s
-            score = np.sqrt(np.clip(out[f"cls_{s}"][0, :, 0], 0, 1) * np.clip(out[f"obj_{s}"][0, :, 0], 0, 1))
-            idx = np.flatnonzero(score >= self.score_threshold)
+            # cls and obj leave sigmoids, so sqrt(cls * obj) >= t  <=>  cls * obj >= t^2
+            product = out[f"cls_{s}"][0, :, 0] * out[f"obj_{s}"][0, :, 0]
+            idx = np.flatnonzero(product >= self.score_threshold ** 2)
             if idx.size == 0:
                 continue
             cell = np.stack([idx % cols, idx // cols], axis=1).astype(np.float32)
@@ -125,7 +128,7 @@ class YuNet:
             size = np.exp(b[:, 2:4]) * s
             boxes.append(np.concatenate([centre - size / 2, size], axis=1))
             marks.append((out[f"kps_{s}"][0, idx].reshape(-1, 5, 2) + cell[:, None, :]) * s)
-            scores.append(score[idx])
+            scores.append(np.sqrt(np.clip(product[idx], 0, 1)))
         if not boxes:
             return []
         boxes_a = np.concatenate(boxes).astype(np.float64) / lb.scale

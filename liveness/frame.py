@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import math
 import time
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -24,6 +25,14 @@ from .results import FrameResult
 _EMBED_FACE_PX = 224
 
 
+@dataclass
+class Analysis:
+    result: FrameResult
+    phash: int | None = None          # perceptual hash, when asked for
+    image: np.ndarray | None = None   # the decoded analysis image (not kept by sessions)
+    reduction: int = 1
+
+
 def _primary(faces: list[Face]) -> Face:
     return max(faces, key=lambda f: f.box[2] * f.box[3])
 
@@ -38,26 +47,26 @@ class FrameAnalyzer:
         self._quality = settings.quality()
         self._limits = settings.limits()
 
-    def analyse(self, data: bytes, pose_gate: bool = True, want_phash: bool = False):
-        """The frame's result, and its perceptual hash when ``want_phash`` (else None)."""
+    def analyse(self, data: bytes, pose_gate: bool = True, want_phash: bool = False) -> Analysis:
+        """The frame's result, with its perceptual hash when ``want_phash``."""
         s = self.settings
         t0 = time.perf_counter()
         sha = hashlib.sha256(data).hexdigest() if isinstance(data, (bytes, bytearray)) else ""
         try:
             decoded = imageio.decode(data, self._limits, min_side=s.decode_side)
         except ImageError as exc:
-            return FrameResult(False, exc.reason, sha256=sha, detail=exc.detail,
-                               timings_ms={"decode": _ms(t0), "total": _ms(t0)}), None
+            return Analysis(FrameResult(False, exc.reason, sha256=sha, detail=exc.detail,
+                                        timings_ms={"decode": _ms(t0), "total": _ms(t0)}))
         t1 = time.perf_counter()
         image, k = decoded.image, decoded.reduction
         faces = self.detector.detect(image)
         res = FrameResult(False, None, faces=len(faces), width=decoded.width,
                           height=decoded.height, format=decoded.format, sha256=sha)
-        ph = phash(image) if want_phash else None
+        out = Analysis(res, phash(image) if want_phash else None, image, k)
         if not faces:
             res.reason = "no_face"
             res.timings_ms = {"decode": _ms(t0, t1), "detect": _ms(t1), "total": _ms(t0)}
-            return res, ph
+            return out
         face = _primary(faces)
         if s.refine_face_px:
             face = self.detector.refine(image, face, face_px=s.refine_face_px)
@@ -78,17 +87,20 @@ class FrameAnalyzer:
         res.quality = q.to_dict()
         res.timings_ms = {"decode": _ms(t0, t1), "detect": _ms(t1, t2), "quality": _ms(t2, t3),
                           "antispoof": _ms(t3), "total": _ms(t0)}
-        return res, ph
+        return out
 
-    def embed(self, data: bytes, res: FrameResult) -> np.ndarray:
-        """SFace embedding of the face found in ``res``, decoded at a resolution where the
-        face is at least 224 px wide when the original allows it."""
+    def embed(self, data: bytes, res: FrameResult, analysis: Analysis | None = None) -> np.ndarray:
+        """SFace embedding of the face found in ``res``, from an image where the face is at
+        least 224 px wide when the original allows it: the analysis image when it is good
+        enough, else ``data`` decoded again at a higher resolution."""
         face_px = max(res.box[2], 1.0)
-        longest = max(res.width, res.height)
-        min_side = min(longest, math.ceil(longest * _EMBED_FACE_PX / face_px))
-        decoded = imageio.decode(data, self._limits, min_side=min_side)
-        landmarks = np.asarray(res.landmarks, np.float64) / decoded.reduction
-        return self.embedder.embed(decoded.image, landmarks)
+        image, k = (analysis.image, analysis.reduction) if analysis and analysis.image is not None else (None, 0)
+        if image is None or (k > 1 and face_px / k < _EMBED_FACE_PX):
+            longest = max(res.width, res.height)
+            min_side = min(longest, math.ceil(longest * _EMBED_FACE_PX / face_px))
+            decoded = imageio.decode(data, self._limits, min_side=min_side)
+            image, k = decoded.image, decoded.reduction
+        return self.embedder.embed(image, np.asarray(res.landmarks, np.float64) / k)
 
 
 def _ms(start: float, end: float | None = None) -> float:

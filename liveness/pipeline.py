@@ -69,10 +69,12 @@ class LivenessPipeline:
     def check_frame(self, data: bytes, reference: np.ndarray | None = None) -> FrameResult:
         """One still image: every gate, the passive score, and the match with ``reference``."""
         reference = _reference(reference)
-        result, _ = self._frames.analyse(data)
+        analysis = self._frames.analyse(data)
+        result = analysis.result
         if reference is not None and result.landmarks is not None and result.faces == 1:
             t = time.perf_counter()
-            result.match = match_dict(reference, self._frames.embed(data, result), self.settings.match)
+            embedding = self._frames.embed(data, result, analysis)
+            result.match = match_dict(reference, embedding, self.settings.match)
             result.timings_ms["embed"] = (time.perf_counter() - t) * 1000
             result.timings_ms["total"] += result.timings_ms["embed"]
         return result

@@ -85,15 +85,18 @@ def run_session(analyzer: FrameAnalyzer, frames: Sequence[bytes], actions=None,
     if len(frames) > s.max_frames:
         out.reason, out.detail = "too_many_frames", f"{len(frames)} > {s.max_frames}"
         return out
-    analysed = [analyzer.analyse(data, pose_gate=not actions or i < s.baseline_frames,
-                                 want_phash=seen is not None) for i, data in enumerate(frames)]
-    out.frames = [fr for fr, _ in analysed]
+    hashes = []
+    for i, data in enumerate(frames):  # one at a time: no decoded image outlives its frame
+        a = analyzer.analyse(data, pose_gate=not actions or i < s.baseline_frames,
+                             want_phash=seen is not None)
+        out.frames.append(a.result)
+        hashes.append(a.phash)
     t1 = time.perf_counter()
     replayed = _replays(frames, out.frames, seen, s.replay_ttl)
     for i in replayed:
         out.frames[i].live, out.frames[i].reason = False, "replay"
     if seen is not None:
-        for i, (_, ph) in enumerate(analysed):
+        for i, ph in enumerate(hashes):
             if ph is not None:
                 out.near_duplicates += [dict(frame=i, **hit) for hit in record_and_find(
                     seen, ph, session_id, s.near_duplicate_bits, s.replay_ttl)]

@@ -100,6 +100,7 @@ def test_a_spoof_frame_fails_the_session(pipeline, obama_poses, face_bytes):
 def test_session_mean_below_threshold_fails():
     """The session mean is checked on its own (frames here report passing by themselves)."""
     from liveness.config import Settings
+    from liveness.frame import Analysis
     from liveness.results import FrameResult
     from liveness.session import run_session
 
@@ -108,8 +109,8 @@ def test_session_mean_below_threshold_fails():
 
         def analyse(self, data, pose_gate=True, want_phash=False):
             q = {"yaw": 0.0, "pitch": 0.0, "roll": 0.0, "face_px": 200.0}
-            return FrameResult(True, None, score=0.55, faces=1, box=[0, 0, 200, 200],
-                               quality=q, sha256=data.hex()), None
+            return Analysis(FrameResult(True, None, score=0.55, faces=1, box=[0, 0, 200, 200],
+                                        quality=q, sha256=data.hex()))
 
     r = run_session(Analyzer(), [b"a", b"b"])
     assert r.reason == "spoof" and not r.live and r.score == pytest.approx(0.55)

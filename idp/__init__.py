@@ -82,4 +82,5 @@ def create_app(config=None, *, init: bool = False, **overrides) -> Flask:
     # -- areas: each offers init_app(app) and reads what it needs from app.extensions["idp"]
     # (one line per area, in this block)
     from .enterprise import init_app as _enterprise_init; _enterprise_init(app)  # noqa: E702
+    from .person import init_app as _person_init; _person_init(app)  # noqa: E702
     return app

@@ -1,0 +1,77 @@
+"""Natural-person login: ID number + name, population registry, live face (DESIGN section 6).
+
+``init_app`` builds the services this area shares with the mini-program API and the CLI
+(``app.extensions["idp"].services``):
+
+- ``liveness``: the face engine (``FaceEngine``, models loaded on first use);
+- ``registry``: the population registry chosen by ``IDP_REGISTRY`` (``local`` or ``http``,
+  with ``IDP_REGISTRY_URL`` / ``IDP_REGISTRY_TOKEN``), read from ``settings.extra`` until
+  these become first-class settings;
+- ``person``: the ``PersonService`` (sessions, attempt limits, judging, audit);
+
+and registers the ``person`` login method with its blueprint.
+"""
+from __future__ import annotations
+
+from ..interaction import ACR_FACE, ACR_FACE_ACTIVE
+from ..login import LoginMethod, register_method
+from ..sealing import Sealer
+from .engine import FaceEngine
+from .frames import FrameLimits
+from .limiter import AttemptLimiter
+from .seen import StoreSeenFrames
+from .service import PersonService
+from .sessions import LivenessSessions
+from .strings import STRINGS, pt
+
+METHOD = LoginMethod(
+    name="person",
+    labels={"zh-CN": STRINGS["method"][0], "en": STRINGS["method"][1]},
+    acr_values=(ACR_FACE, ACR_FACE_ACTIVE),
+    descriptions={"zh-CN": STRINGS["method_desc"][0], "en": STRINGS["method_desc"][1]},
+)
+
+
+def extra(settings, name: str, default=None):
+    """An ``IDP_*`` value that is not (yet) a declared setting."""
+    for key in (name, name.lower(), name[4:].lower()):
+        if key in settings.extra:
+            return settings.extra[key]
+    return default
+
+
+def build_registry(state):
+    from ..registry import make_registry
+    settings = state.settings
+    kind = str(extra(settings, "IDP_REGISTRY", "local")).lower()
+    return make_registry(kind, database=state.db, secret_key=settings.secret_key,
+                         url=extra(settings, "IDP_REGISTRY_URL"),
+                         token=extra(settings, "IDP_REGISTRY_TOKEN"))
+
+
+def _action_count(settings) -> int | None:
+    value = extra(settings, "IDP_LIVENESS_ACTIONS")
+    return int(value) if value not in (None, "") else None
+
+
+def init_app(app) -> None:
+    state = app.extensions["idp"]
+    settings = state.settings
+    engine = state.services.setdefault("liveness", FaceEngine(
+        settings.models_dir, threads=settings.liveness_threads,
+        live=settings.liveness_threshold, match=settings.face_match_threshold))
+    registry = state.services.get("registry") or build_registry(state)
+    state.services["registry"] = registry
+    sessions = LivenessSessions(state.store, Sealer(settings.secret_key, "liveness-session"),
+                                settings.liveness_session_ttl)
+    limiter = AttemptLimiter(state.store, settings.secret_key, limit=settings.attempt_limit,
+                             window=settings.attempt_window, lockout=settings.lockout_seconds)
+    state.services["person"] = PersonService(
+        provider=state.provider, registry=registry, engine=engine, sessions=sessions,
+        limiter=limiter, seen=StoreSeenFrames(state.store),
+        action_count=_action_count(settings))
+    state.services["person_frame_limits"] = FrameLimits()
+    app.jinja_env.globals["pt"] = pt
+    app.config.setdefault("UPLOAD_ENDPOINTS", set()).add("person.frames")
+    from .views import bp
+    register_method(app, METHOD, bp)

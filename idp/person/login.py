@@ -1,0 +1,72 @@
+"""The browser face login inside one login transaction (DESIGN section 6, steps 3 and 4).
+
+``start`` answers every well-formed request with a challenge of the same shape, whether or
+not the person is registered and whether or not the name matches; ``finish`` judges the
+frames and either completes the login (acr face or face-active, DESIGN section 5) or
+answers one generic failure.
+"""
+from __future__ import annotations
+
+from ..errors import InvalidRequest
+from ..interaction import ACR_FACE, ACR_FACE_ACTIVE, LoginTransaction
+from ..login import complete_login
+from .service import PersonService, person_claims
+from .sessions import Challenge
+
+AMR_PASSIVE = ["face", "user"]
+AMR_ACTIVE = ["face", "user", "mfa"]
+
+
+class ConsentRequired(InvalidRequest):
+    """Face verification needs your explicit consent to process your face image."""
+
+    error = "consent_required"
+
+
+def binding(txn: LoginTransaction) -> str:
+    return "txn:" + txn.id
+
+
+def mode_for(txn: LoginTransaction, policy: str) -> str:
+    """Active when the request needs face-active (or policy always asks for it)."""
+    if policy == "active" or txn.required_acr == ACR_FACE_ACTIVE:
+        return "active"
+    return "passive"
+
+
+def start(service: PersonService, txn: LoginTransaction, *, id_text, name_text, consent: bool,
+          ip: str | None, policy: str = "auto") -> Challenge:
+    number, name = service.parse(id_text, name_text)
+    if not consent:
+        raise ConsentRequired()
+    keys = service.limit_keys(number.number, ip)
+    service.limiter.check(keys)
+    person = service.lookup(number, name)
+    mode = mode_for(txn, policy)
+    challenge = service.open_session(binding=binding(txn), mode=mode, person=person)
+    service.audit("login.person.start", "info", client_id=txn.client_id, person=person,
+                  details={"consent": True, "mode": mode, "actions": challenge.actions})
+    return challenge
+
+
+def finish(service: PersonService, txn: LoginTransaction, *, session_id, nonce,
+           frames: list[bytes], ip: str | None) -> dict:
+    pending = service.sessions.take(session_id, nonce, binding(txn))
+    person = pending.person
+    keys = service.limit_keys(person["id"], ip)
+    service.limiter.check(keys)
+    verdict = service.judge(pending, frames)
+    service.record(verdict, keys)
+    details = {"mode": pending.mode, "actions": pending.actions, **verdict.audit_details()}
+    if not verdict.ok:
+        service.audit("login.person", "failure", client_id=txn.client_id, person=person,
+                      reason=verdict.public_reason, details=details)
+        return {"ok": False, "reason": verdict.public_reason, "redirect": None}
+    active = pending.mode == "active" and bool(verdict.actions_passed)
+    acr, amr = (ACR_FACE_ACTIVE, AMR_ACTIVE) if active else (ACR_FACE, AMR_PASSIVE)
+    service.audit("login.person", "success", client_id=txn.client_id, person=person,
+                  details={**details, "acr": acr})
+    subject = service.provider.subjects.person(person["id"])
+    url = complete_login(txn, subject, acr, amr, claims=person_claims(person), method="person",
+                         audit_subject=service.masked(person["id"]))
+    return {"ok": True, "reason": None, "redirect": url}

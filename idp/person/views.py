@@ -1,0 +1,87 @@
+"""Routes of the person login method (DESIGN section 6): the page, start, frames.
+
+Views only read the request and render: the work is in ``login.py`` and ``service.py``.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, g, jsonify, render_template, request
+
+from ..errors import InvalidRequest, UnsupportedMediaType
+from ..web import require_csrf
+from . import login
+from .frames import keep_uploads_in_memory, read_frames
+
+bp = Blueprint("person", __name__)
+TRUE = {"1", "true", "on", "yes"}
+
+
+def _state():
+    return current_app.extensions["idp"]
+
+
+def _service():
+    return _state().services["person"]
+
+
+def _transaction(txn_id):
+    txn = _state().provider.transactions.load(txn_id)
+    if txn.ui_locales:
+        g.locale = txn.locale
+    return txn
+
+
+@bp.before_request
+def _protect():
+    if request.endpoint == "person.frames":
+        keep_uploads_in_memory()
+    require_csrf()
+
+
+@bp.get("/login/<txn_id>/person")
+def page(txn_id):
+    txn = _transaction(txn_id)
+    state = _state()
+    client = state.provider.clients.get(txn.client_id)
+    return render_template("person/login.html", txn=txn, client=client,
+                           enterprise="enterprise" in state.login_methods)
+
+
+@bp.post("/login/<txn_id>/person")
+def start(txn_id):
+    txn = _transaction(txn_id)
+    body = _body()
+    consent = body.get("consent")
+    consent = consent is True or (isinstance(consent, str) and consent.lower() in TRUE)
+    challenge = login.start(_service(), txn, id_text=body.get("id_number"),
+                            name_text=body.get("name"), consent=consent,
+                            ip=request.remote_addr, policy=_policy())
+    response = jsonify(challenge.to_dict())
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.post("/login/<txn_id>/person/frames")
+def frames(txn_id):
+    txn = _transaction(txn_id)
+    fields, images = read_frames(_state().services["person_frame_limits"])
+    outcome = login.finish(_service(), txn, session_id=fields["session"], nonce=fields["nonce"],
+                           frames=images, ip=request.remote_addr)
+    response = jsonify(outcome)
+    response.status_code = 200 if outcome["ok"] else 403
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _body() -> dict:
+    if request.mimetype == "application/json":
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict):
+            raise InvalidRequest("the body must be a JSON object")
+        return body
+    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        return request.form.to_dict()
+    raise UnsupportedMediaType("send a form or a JSON object {id_number, name, consent}")
+
+
+def _policy() -> str:
+    return str(_state().settings.extra.get("IDP_LIVENESS_MODE", "auto")).lower()

@@ -109,9 +109,11 @@ def _rows(path: Path, encoding: str) -> Iterator[tuple[int, dict]]:
             reader.fieldnames = header
             for row in reader:
                 yield reader.line_num, row
-    except UnicodeDecodeError as error:
+    except UnicodeDecodeError:
         raise ImportFileError(f"{path} is not {encoding} text; "
                               "save it as CSV UTF-8 or pass its encoding") from None
+    except LookupError:
+        raise ImportFileError(f"unknown text encoding {encoding!r}") from None
     except csv.Error as error:
         raise ImportFileError(f"{path} is not valid CSV: {error}") from None
     except OSError as error:
@@ -142,7 +144,7 @@ def _validate(row: dict, photos: Path, make_template: Callable, source: str, see
         # for it would hide it: stop instead.
         if not isinstance(reason, str) or type(error).__module__ == "builtins":
             raise
-        raise RowRejected(reason) from None
+        raise RowRejected(reason, str(getattr(error, "detail", "") or "")) from None
     return Enrolment(id_number=number, name=name, template=template, source=source)
 
 

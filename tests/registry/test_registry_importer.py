@@ -155,6 +155,12 @@ def test_wrong_encoding_fails_before_anything_is_written(files):
     assert registry.batches == []
 
 
+def test_unknown_encoding(files):
+    csv_path, photos = files(f"id_number,name,photo\n{A},张三,a.jpg\n")
+    with pytest.raises(ImportFileError, match="unknown text encoding"):
+        import_persons(Recorder(), csv_path, photos, fake_make_template, encoding="klingon")
+
+
 def test_missing_files(tmp_path):
     with pytest.raises(ImportFileError, match="photos folder"):
         import_persons(Recorder(), tmp_path / "x.csv", tmp_path / "nope", fake_make_template)

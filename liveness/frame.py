@@ -94,7 +94,9 @@ class FrameAnalyzer:
         least 224 px wide when the original allows it: the analysis image when it is good
         enough, else ``data`` decoded again at a higher resolution."""
         face_px = max(res.box[2], 1.0)
-        image, k = (analysis.image, analysis.reduction) if analysis and analysis.image is not None else (None, 0)
+        image, k = None, 1
+        if analysis is not None and analysis.image is not None:
+            image, k = analysis.image, analysis.reduction
         if image is None or (k > 1 and face_px / k < _EMBED_FACE_PX):
             longest = max(res.width, res.height)
             min_side = min(longest, math.ceil(longest * _EMBED_FACE_PX / face_px))

@@ -52,8 +52,7 @@ def _best_frame(frames: list[FrameResult]) -> int | None:
                                       -frames[i].quality["face_px"]))
 
 
-def _replays(frames: Sequence[bytes], results: list[FrameResult], seen: SeenFrames | None,
-             ttl: int) -> list[int]:
+def _replays(results: list[FrameResult], seen: SeenFrames | None, ttl: int) -> list[int]:
     local, replayed = set(), []
     for i, fr in enumerate(results):
         if not fr.sha256:  # not bytes at all: already a bad_image frame
@@ -92,7 +91,7 @@ def run_session(analyzer: FrameAnalyzer, frames: Sequence[bytes], actions=None,
         out.frames.append(a.result)
         hashes.append(a.phash)
     t1 = time.perf_counter()
-    replayed = _replays(frames, out.frames, seen, s.replay_ttl)
+    replayed = _replays(out.frames, seen, s.replay_ttl)
     for i in replayed:
         out.frames[i].live, out.frames[i].reason = False, "replay"
     if seen is not None:
@@ -117,7 +116,8 @@ def run_session(analyzer: FrameAnalyzer, frames: Sequence[bytes], actions=None,
     if replayed:
         out.reason, out.detail = "replay", f"frames {replayed} were submitted before"
     elif failing is not None:
-        out.reason, out.detail = failing.reason, f"frame {out.frames.index(failing)}: {failing.detail}".rstrip(": ")
+        where = f"frame {out.frames.index(failing)}"
+        out.reason, out.detail = failing.reason, f"{where}: {failing.detail}" if failing.detail else where
     elif out.score is None or out.score < s.live:
         out.reason = "spoof"
     elif actions and not out.actions_passed:

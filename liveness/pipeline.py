@@ -18,7 +18,7 @@ from .config import Settings
 from .detector import YuNet
 from .embedder import SFace
 from .errors import ImageError, TemplateError
-from .frame import FrameAnalyzer
+from .frame import Analysis, FrameAnalyzer
 from .manifest import Manifest, find_manifest, load_manifest
 from .models import load_verified
 from .replay import SeenFrames
@@ -111,7 +111,7 @@ class LivenessPipeline:
             raise TemplateError("face_too_small", f"face is {full.box[2]:.0f} px wide")
         result = FrameResult(True, None, faces=1, box=list(full.box), landmarks=full.landmarks.tolist(),
                              width=decoded.width, height=decoded.height)
-        return self._frames.embed(data, result)
+        return self._frames.embed(data, result, Analysis(result, None, decoded.image, decoded.reduction))
 
     def compare(self, a: np.ndarray, b: np.ndarray) -> dict:
         """``{"similarity", "same"}`` for two templates."""

@@ -9,7 +9,7 @@ import pytest
 
 from liveness.cli import main
 
-from .conftest import ROOT, jpeg
+from .conftest import ROOT
 from .test_session import obama_poses  # noqa: F401  (fixture)
 
 

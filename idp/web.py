@@ -102,9 +102,13 @@ def init_app(app, settings) -> None:
 
     @app.before_request
     def _limits():
-        if request.endpoint not in upload_endpoints:
-            request.max_content_length = settings.max_body_bytes
         g.session_cookie = None
+        if request.endpoint in upload_endpoints:
+            return
+        request.max_content_length = settings.max_body_bytes
+        if (request.content_length is None and "wsgi.input_terminated" in request.environ
+                and "chunked" in request.headers.get("Transfer-Encoding", "").lower()):
+            _buffer_chunked_body(settings.max_body_bytes)
 
     @app.after_request
     def _headers(response):
@@ -137,6 +141,20 @@ def init_app(app, settings) -> None:
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected)
     app.jinja_env.globals["csrf_token"] = csrf_token
+
+
+def _buffer_chunked_body(limit: int) -> None:
+    """Read a body sent without Content-Length (chunked) up to ``limit`` bytes.
+
+    Werkzeug stops reading such a stream at the limit without an error, so a too-large
+    form would be parsed truncated; reading one byte more tells the two cases apart.
+    """
+    import io
+    raw = request.environ["wsgi.input"].read(limit + 1)
+    if len(raw) > limit:
+        raise PayloadTooLarge("the request body is larger than this endpoint accepts")
+    request.environ["wsgi.input"] = io.BytesIO(raw)
+    request.environ["CONTENT_LENGTH"] = str(len(raw))
 
 
 def set_session_cookie(sid: str | None, max_age: int = 0) -> None:

@@ -52,12 +52,14 @@ class Settings:
                 raise ValueError(f"{name} must be between 0 and 1")
         if not -1.0 <= self.match <= 1.0:
             raise ValueError("match must be between -1 and 1")
-        for name in ("det_side", "max_bytes", "max_pixels", "max_frames", "replay_ttl",
-                     "baseline_frames"):
+        for name in ("det_side", "decode_side", "max_bytes", "max_pixels", "max_frames",
+                     "replay_ttl", "baseline_frames"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1")
         if self.det_side % 32:
             raise ValueError("det_side must be a multiple of 32")
+        if self.refine_face_px < 0 or self.near_duplicate_bits < 0:
+            raise ValueError("refine_face_px and near_duplicate_bits must be >= 0")
         if self.closer_factor <= 1.0:
             raise ValueError("closer_factor must be > 1")
 

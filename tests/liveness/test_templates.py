@@ -44,3 +44,4 @@ def test_refuses_corrupt_bytes(mutate):
     with pytest.raises(TemplateError) as info:
         template_from_bytes(mutate(template_to_bytes(_unit())))
     assert info.value.reason == "bad_template"
+

@@ -104,11 +104,10 @@ class YuNet:
         lb = letterbox(w, h, side, fixed=self._fixed)
         resized = image if (lb.width, lb.height) == (w, h) else cv2.resize(
             image, (lb.width, lb.height), interpolation=cv2.INTER_LINEAR)
-        if (lb.width, lb.height) == (lb.input_width, lb.input_height):
-            return resized.transpose(2, 0, 1)[None].astype(np.float32), lb
-        blob = np.zeros((1, 3, lb.input_height, lb.input_width), np.float32)
-        blob[0, :, :lb.height, :lb.width] = resized.transpose(2, 0, 1)
-        return blob, lb
+        if (lb.width, lb.height) != (lb.input_width, lb.input_height):
+            resized = cv2.copyMakeBorder(resized, 0, lb.input_height - lb.height, 0,
+                                         lb.input_width - lb.width, cv2.BORDER_CONSTANT, value=0)
+        return resized.transpose(2, 0, 1)[None].astype(np.float32), lb
 
     def infer(self, blob: np.ndarray) -> dict[str, np.ndarray]:
         return dict(zip(self._outputs, self.session.run(self._outputs, {self._input: blob})))

@@ -61,10 +61,7 @@ def _check(args) -> int:
     failed = False
     for path in args.images:
         res = pipeline.check_frame(_read(path), reference=reference)
-        ok = res.live and (res.match is None or res.match["same"])
-        if reference is not None and res.match is None:
-            ok = False
-        failed |= not ok
+        failed |= not (res.live and (reference is None or (res.match or {}).get("same", False)))
         _emit({"file": path, **_frame_summary(res), "match": res.match,
                "timings_ms": res.to_dict()["timings_ms"]})
     return 1 if failed else 0

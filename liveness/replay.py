@@ -121,6 +121,7 @@ def record_and_find(seen: SeenFrames, h: int, session_id: str, max_distance: int
                 continue
             if distance <= max_distance:
                 found[(other_session, other_hash)] = distance
-        kept = [mine] + [e for e in entries if e != mine][: _KEEP - 1]
+        # one entry per session and band: a session's many frames must not evict the others
+        kept = [mine] + [e for e in entries if not e.endswith(f":{session_id}")][: _KEEP - 1]
         seen.put(key, ";".join(kept), ttl)
     return [{"session": s, "phash": ph, "distance": d} for (s, ph), d in sorted(found.items())]

@@ -117,3 +117,13 @@ def test_record_and_find_ignores_garbage_values(bad):
     for key in band_keys(42):
         seen.put(key, bad, ttl=60)
     assert record_and_find(seen, 42, "s", 8, ttl=60) == []
+
+
+def test_one_session_does_not_evict_the_others():
+    seen = MemorySeenFrames()
+    h = 0x1234_5678_9ABC_DEF0
+    record_and_find(seen, h, "victim", 8, ttl=60)
+    for i in range(20):  # a long session of near-identical frames
+        record_and_find(seen, h ^ (1 << (i % 3)), "busy", 8, ttl=60)
+    hits = record_and_find(seen, h, "later", 8, ttl=60)
+    assert {x["session"] for x in hits} == {"victim", "busy"}

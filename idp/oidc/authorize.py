@@ -159,7 +159,7 @@ def _hint_subject(ctx, hint, client, fail):
     """The internal subject named by an ID token this OP issued to this client (expired is fine)."""
     from ..errors import Unauthorized
     try:
-        claims = ctx.minter.decode(hint, verify_exp=False)
+        claims = ctx.minter.decode(hint, typ="JWT", verify_exp=False)  # ID tokens only
     except Unauthorized:
         raise fail("invalid_request", "id_token_hint is not an ID token issued by this OP") from None
     aud = claims.get("aud")

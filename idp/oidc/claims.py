@@ -70,8 +70,11 @@ def release(user_claims: dict, scope: str, client, *, target: str,
     for name, names in SCOPE_CLAIMS.items():
         if name in scopes:
             allowed |= names
-    named = ((claims_request or {}).get(target) or {})
-    allowed |= {n for n in named if any(n in v for v in SCOPE_CLAIMS.values())}
+    # A claim named in the claims parameter is released only if it belongs to a scope the
+    # admin allowed this client: the parameter selects, it never widens what a client may see.
+    permitted = set().union(*(SCOPE_CLAIMS[s] for s in client.scopes if s in SCOPE_CLAIMS))
+    named = {n for n in ((claims_request or {}).get(target) or {}) if n in permitted}
+    allowed |= named
     out = {}
     for name in allowed:
         if name == "id_number":

@@ -79,7 +79,8 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
         try:
             return KeySet.import_key_set(jwks)
         except (JoseError, ValueError, TypeError, KeyError):
-            raise InvalidClientError(description="the client's registered keys are invalid") from None
+            raise InvalidClientError(
+                description="the client's registered keys are invalid") from None
 
     def _fetch(self, uri):
         if not uri:
@@ -89,7 +90,8 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
             age = time.monotonic() - hit[0]
             kid = getattr(self._current, "kid", None)
             known = {k.get("kid") for k in hit[1].get("keys", []) if isinstance(k, dict)}
-            if age < JWKS_CACHE_SECONDS and (kid is None or kid in known or age < JWKS_REFETCH_SECONDS):
+            fresh = age < JWKS_CACHE_SECONDS
+            if fresh and (kid is None or kid in known or age < JWKS_REFETCH_SECONDS):
                 return hit[1]
         try:
             with requests.get(uri, timeout=3, stream=True, allow_redirects=False) as resp:

@@ -44,7 +44,11 @@ class GrantStore:
     def create(self, grant_id: str, client_id: str, principal: Principal, scope: str,
                ttl: int) -> None:
         now = time.time()
-        sealed = self.sealer.seal_bytes(_json(principal.claims), grant_id.encode())
+        # The claims request (OIDC Core 5.5) travels with the user's claims, so userinfo and
+        # refreshed ID tokens release what the authorization request named.
+        sealed = self.sealer.seal_bytes(
+            _json({"claims": principal.claims, "claims_request": principal.claims_request}),
+            grant_id.encode())
         with self.db.session() as s:
             s.add(Grant(grant_id=grant_id, client_id=client_id, subject=principal.subject,
                         sid=principal.sid, scope=scope, claims_enc=sealed,
@@ -57,10 +61,11 @@ class GrantStore:
             row = s.get(Grant, grant_id)
             if row is None or row.revoked_at or row.expires_at <= time.time():
                 return None
-            claims = self.sealer.open_bytes(row.claims_enc or b"", grant_id.encode())
+            sealed = _unjson(self.sealer.open_bytes(row.claims_enc or b"", grant_id.encode()))
             principal = Principal(subject=row.subject, auth_time=int(row.auth_time), acr=row.acr,
                                   amr=list(row.amr or []), sid=row.sid, grant_id=grant_id,
-                                  claims=_unjson(claims))
+                                  claims=sealed.get("claims") or {},
+                                  claims_request=sealed.get("claims_request"))
             return principal, row.client_id, row.scope
 
     def active(self, grant_id) -> bool:

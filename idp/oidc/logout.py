@@ -124,7 +124,7 @@ def _client_from(provider, args):
     hint_sub = None
     if hint:
         try:
-            claims = provider.minter.decode(hint, verify_exp=False)
+            claims = provider.minter.decode(hint, typ="JWT", verify_exp=False)  # ID tokens only
         except Unauthorized:
             raise InvalidRequest("id_token_hint is not an ID token issued by this OP") from None
         aud = claims.get("aud")

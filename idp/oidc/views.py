@@ -186,6 +186,7 @@ def userinfo():
             exc.error = "invalid_token"
         raise
     out = release(principal.claims, claims["scope"], client, target="userinfo",
+                  claims_request=principal.claims_request,
                   mask_keep=provider.settings.id_number_mask_keep)
     out["sub"] = claims["sub"]
     response = Response(json.dumps(out), mimetype="application/json")

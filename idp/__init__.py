@@ -83,4 +83,5 @@ def create_app(config=None, *, init: bool = False, **overrides) -> Flask:
     # (one line per area, in this block)
     from .enterprise import init_app as _enterprise_init; _enterprise_init(app)  # noqa: E702
     from .person import init_app as _person_init; _person_init(app)  # noqa: E702
+    from .api import init_app as _api_init; _api_init(app)  # noqa: E702
     return app

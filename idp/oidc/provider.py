@@ -147,6 +147,7 @@ def build_server(ctx: Provider) -> OidcServer:
     server.register_grant(CodeGrant, [PkceS256(required=True), id_token])
     server.register_grant(RefreshGrant, [id_token])
     server.register_grant(ClientCredentialsGrant)
+    from .token_exchange import TokenExchangeGrant; server.register_grant(TokenExchangeGrant)  # noqa: E702
     server.register_endpoint(Introspection)
     server.register_endpoint(Revocation)
     ctx.server = server

@@ -71,20 +71,43 @@ def init(ctx):
 
 
 @main.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--workers", default=2, show_default=True, type=int)
-@click.option("--threads", default=4, show_default=True, type=int)
+@click.option("--host", default="127.0.0.1", show_default=True, envvar="IDP_HOST")
+@click.option("--port", default=8000, show_default=True, type=int, envvar="IDP_PORT")
+@click.option("--workers", default=2, show_default=True, type=int, envvar="IDP_WORKERS",
+              help="gunicorn worker processes.")
+@click.option("--threads", default=4, show_default=True, type=int, envvar="IDP_THREADS",
+              help="Threads per worker (gthread).")
+@click.option("--worker-class", type=click.Choice(["gthread", "sync"]), default=None,
+              envvar="IDP_WORKER_CLASS", help="Default: gthread when --threads > 1, else sync.")
+@click.option("--timeout", default=60, show_default=True, type=int,
+              help="Seconds before a silent worker is killed and replaced.")
+@click.option("--graceful-timeout", default=20, show_default=True, type=int,
+              help="Seconds in-flight requests get to finish on SIGTERM.")
+@click.option("--max-requests", default=0, show_default=True, type=int,
+              help="Recycle a worker after this many requests (0: never).")
+@click.option("--access-log/--no-access-log", default=True, show_default=True,
+              help="One log line per request (logger idp.access).")
 @click.option("--dev", is_flag=True, help="Flask's development server (never in production).")
 @click.pass_context
-def serve(ctx, host, port, workers, threads, dev):
+def serve(ctx, host, port, workers, threads, worker_class, timeout, graceful_timeout,
+          max_requests, access_log, dev):
     """Serve the OP (gunicorn; the development server only with --dev)."""
+    if not access_log:
+        logging.getLogger("idp.access").setLevel(logging.WARNING)
     if dev:
         app = _app(ctx)
         app.run(host=host, port=port, threaded=True, use_reloader=False)
         return
+    if workers < 1 or threads < 1:
+        raise click.BadParameter("--workers and --threads must be at least 1")
+    # Fail here, once, on a bad configuration (not in every worker), and create the
+    # instance secret before the workers race to.
+    from .config import ensure_secret_key, load_settings
+    ensure_secret_key(load_settings(ctx.obj.get("config")))
     from .serving import run_gunicorn
-    run_gunicorn(ctx.obj.get("config"), host=host, port=port, workers=workers, threads=threads)
+    run_gunicorn(ctx.obj.get("config"), host=host, port=port, workers=workers, threads=threads,
+                 worker_class=worker_class, timeout=timeout, graceful_timeout=graceful_timeout,
+                 max_requests=max_requests)
 
 
 # -- clients ------------------------------------------------------------------------------------

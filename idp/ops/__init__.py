@@ -1,0 +1,16 @@
+"""Operations: health and readiness probes, Prometheus metrics, request ids and structured
+logs, rate limits, and a cache for the public documents (DESIGN section 10).
+
+``init_app(app)`` wires all of them; each module also works on its own.
+"""
+from __future__ import annotations
+
+
+def init_app(app) -> None:
+    from . import fastpath, health, metrics, ratelimit, reqlog
+
+    reqlog.init_app(app)
+    metrics.init_app(app)
+    ratelimit.init_app(app)
+    health.init_app(app)
+    fastpath.install(app)

@@ -1,0 +1,110 @@
+"""Request ids, access lines and structured (JSON) logs.
+
+Every request gets an id: a sane incoming ``X-Request-Id`` (from the proxy) is kept,
+anything else is replaced by a random one.  It is returned in the ``X-Request-Id`` response
+header and attached to every log record made while the request runs.  With
+``IDP_LOG_JSON=1`` the root logger writes one JSON object per line.  One access line per
+request goes to the ``idp.access`` logger: the route pattern (never the query string, which
+may carry hints and codes), status, duration and client address.
+
+``IDP_TRUSTED_PROXIES=N`` (N proxy hops in front of the OP) makes the client address come
+from ``X-Forwarded-For``/``X-Forwarded-Proto`` as set by those proxies (werkzeug ProxyFix);
+leave it 0 when clients reach gunicorn directly, or they could forge their address.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import re
+import secrets
+import time
+
+from flask import g, has_request_context, request
+
+from .options import option
+
+HEADER = "X-Request-Id"
+_SANE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@+=-]{7,127}$")
+access_log = logging.getLogger("idp.access")
+
+
+def request_id() -> str | None:
+    """The current request's id (None outside a request)."""
+    if not has_request_context():
+        return None
+    return g.get("request_id")
+
+
+def _incoming_id() -> str:
+    value = request.headers.get(HEADER, "")
+    return value if _SANE.match(value) else secrets.token_hex(16)
+
+
+class RequestIdFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not hasattr(record, "request_id"):
+            record.request_id = request_id()
+        return True
+
+
+_STD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "taskName"}
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per record: time, level, logger, message, request_id, extras."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        out = {"ts": round(record.created, 3), "level": record.levelname.lower(),
+               "logger": record.name, "msg": record.getMessage()}
+        rid = getattr(record, "request_id", None) or request_id()
+        if rid:
+            out["request_id"] = rid
+        for key, value in vars(record).items():
+            if key not in _STD and key not in out and not key.startswith("_"):
+                out[key] = value if isinstance(value, (str, int, float, bool, type(None))) else str(value)
+        if record.exc_info:
+            out["exc"] = self.formatException(record.exc_info)
+        return json.dumps(out, ensure_ascii=False)
+
+
+def use_json_logs(level=logging.INFO) -> None:
+    """Make the root logger's handlers write JSON (adds a stderr handler if it has none)."""
+    root = logging.getLogger()
+    if not root.handlers:
+        root.addHandler(logging.StreamHandler())
+    for handler in root.handlers:
+        if not isinstance(handler.formatter, JsonFormatter):
+            handler.setFormatter(JsonFormatter())
+        if not any(isinstance(f, RequestIdFilter) for f in handler.filters):
+            handler.addFilter(RequestIdFilter())
+    if root.level > level or root.level == logging.NOTSET:
+        root.setLevel(level)
+
+
+def init_app(app) -> None:
+    settings = app.extensions["idp"].settings
+    hops = option(settings, "trusted_proxies", 0, int)
+    if hops > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
+    if settings.log_json:
+        use_json_logs()
+
+    @app.before_request
+    def _assign_id():
+        g.request_id = _incoming_id()
+        g.request_started = time.perf_counter()
+
+    @app.after_request
+    def _return_id(response):
+        rid = g.get("request_id") or _incoming_id()
+        response.headers[HEADER] = rid
+        if access_log.isEnabledFor(logging.INFO) and "idp.fastpath.fill" not in request.environ:
+            started = g.get("request_started")
+            ms = round((time.perf_counter() - started) * 1000, 2) if started else None
+            route = request.url_rule.rule if request.url_rule else "-"
+            access_log.info("%s %s %s", request.method, route, response.status_code,
+                            extra={"request_id": rid, "method": request.method, "route": route,
+                                   "status": response.status_code, "duration_ms": ms,
+                                   "remote_addr": request.remote_addr})
+        return response

@@ -10,6 +10,7 @@ from flask import current_app, request
 
 from ..interaction import LoginTransaction
 from ..oidc import authorize as az
+from ..oidc.logout import logout
 from ..oidc.sessions import COOKIE
 from ..web import set_session_cookie
 
@@ -34,6 +35,11 @@ def complete_login(txn: LoginTransaction, subject: str, acr: str, amr: list[str]
                                  "the login did not reach the requested assurance level",
                                  provider.issuer)
     current = provider.sessions.get(request.cookies.get(COOKIE))
+    if current is not None and current.subject != subject:
+        # Another person logs in on this browser: the previous session ends exactly as on
+        # logout (its grants revoked, its relying parties told by back-channel).
+        logout(provider, current.sid, reason="replaced by another login")
+        current = None
     session = provider.sessions.login(current, subject=subject, acr=acr, amr=amr,
                                       claims=claims or {})
     set_session_cookie(session.sid, provider.settings.session_ttl)

@@ -38,6 +38,7 @@ def consent(txn_id):
     txn = provider.transactions.load(txn_id)
     session = _bound_session(provider, txn)
     client = provider.clients.get(txn.client_id)
+    g.locale = txn.locale if txn.ui_locales else g.locale  # OIDC Core 3.1.2.1 ui_locales
     return render_template("consent.html", txn=txn, client=client, scopes=txn.scope.split(),
                            session=session)
 

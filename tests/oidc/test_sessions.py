@@ -170,3 +170,37 @@ def test_login_as_another_user_replaces_the_session(rp):
     bob = _id_token(rp, user="bob", prompt="login")
     assert bob["sub"] != alice["sub"] and bob["sid"] != alice["sid"]
     assert _id_token(rp)["sub"] == bob["sub"]
+
+
+def test_another_user_logging_in_ends_the_previous_session_everywhere(app, client):
+    from tests.oidc.httpserver import LocalServer
+    with LocalServer() as server:
+        rp = RP(app, client, backchannel_logout_uri=server.url + "/bcl")
+        alice = rp.tokens(user="alice")
+        alice_sid = rp.verify(alice["id_token"])["sid"]
+        rp.tokens(user="bob", prompt="login")
+        app.extensions["idp"].backchannel.flush()
+        assert len(server.posts) == 1  # alice's relying party hears that her session ended
+    assert rp.refresh(alice["refresh_token"]).get_json()["error"] == "invalid_grant"
+    assert rp.introspect(alice["access_token"]) == {"active": False}
+    assert app.extensions["idp"].provider.sessions.ended(alice_sid)
+
+
+def test_ui_locales_also_applies_to_the_consent_page(rp, client):
+    resp = rp.authorize(ui_locales="en")
+    txn = resp.headers["Location"].rsplit("/", 1)[1]
+    token = csrf_from(client.get(f"/login/{txn}").get_data(as_text=True))
+    done = client.post(f"/login/{txn}/test", data={"user": "alice"}, headers={"X-CSRF-Token": token})
+    page = client.get(done.get_json()["redirect"].replace(rp.issuer, ""))
+    assert "Authorise access" in page.get_data(as_text=True)
+
+
+def test_https_issuer_sets_secure_cookies(make_app):
+    app = make_app(issuer="https://id.example.gov")
+    client = app.test_client()
+    rp = RP(app, client)
+    client.get(rp.authorize().headers["Location"], base_url="https://id.example.gov")
+    assert client.get_cookie("idp_csrf", domain="id.example.gov").secure
+    rp.login()
+    cookie = client.get_cookie("idp_session")
+    assert cookie.secure and cookie.http_only and cookie.same_site == "Lax"

@@ -56,6 +56,18 @@ class Provider:
             append_event(s, event=event, outcome=outcome, client_id=client_id, subject=subject,
                          ip=ip, method=method, reason=reason, details=details or {})
 
+    def audit_token_response(self, response) -> None:
+        """One audit event per token request, success or failure (DESIGN section 13)."""
+        grant_type = (request.form.get("grant_type") or "")[:64]
+        client = self.clients.get(_claimed_client_id())  # only ids of real clients are kept
+        client_id = client.client_id if client else None
+        if response.status_code == 200:
+            self.audit("token", "success", client_id=client_id, details={"grant_type": grant_type})
+            return
+        body = response.get_json(silent=True) or {}
+        self.audit("token", "failure", client_id=client_id, reason=str(body.get("error"))[:64],
+                   details={"grant_type": grant_type, "status": response.status_code})
+
     # -- tokens ------------------------------------------------------------------------------
     def id_token_for(self, client, principal, scope: str, *, access_token=None, nonce=None) -> str:
         sub = self.subjects.sub_for(principal.subject, client)
@@ -90,6 +102,27 @@ class Provider:
 
     def new_grant_id(self) -> str:
         return secrets.token_urlsafe(24)
+
+
+def _claimed_client_id():
+    """The client id a token request names (Basic header, form, or assertion ``sub``)."""
+    from authlib.oauth2.rfc6749.util import extract_basic_authorization
+    try:
+        basic_id, _ = extract_basic_authorization(request.headers)
+    except (ValueError, TypeError, UnicodeError):
+        basic_id = None
+    if basic_id or request.form.get("client_id"):
+        return basic_id or request.form.get("client_id")
+    assertion = request.form.get("client_assertion")
+    if assertion and len(assertion) <= 8192:
+        from joserfc import jws
+        from joserfc.errors import JoseError
+        try:
+            import json
+            return json.loads(jws.extract_compact(assertion.encode()).payload).get("sub")
+        except (JoseError, ValueError, TypeError, UnicodeError, AttributeError):
+            return None
+    return None
 
 
 def safe_description(text: str, limit: int = 200) -> str:

@@ -134,7 +134,10 @@ def authorize():
 @bp.post("/token")
 def token():
     _form_only()
-    return ctx().server.create_token_response()
+    provider = ctx()
+    response = provider.server.create_token_response()
+    provider.audit_token_response(response)
+    return response
 
 
 @bp.post("/introspect")

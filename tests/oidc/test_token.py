@@ -246,3 +246,22 @@ def test_token_response_headers(rp):
 def test_pkce_pair_helper_is_s256():
     verifier, challenge = pkce_pair()
     assert 43 <= len(verifier) <= 128 and len(challenge) == 43
+
+
+def test_token_requests_are_audited(app, rp, client):
+    from sqlalchemy import select
+    from idp.store.models import AuditEvent
+    cb = rp.login()
+    rp.token(cb["code"])
+    client.post("/token", data={"grant_type": "client_credentials"},
+                headers=_basic(rp.client_id, "wrong"))
+    client.post("/token", data={"grant_type": "client_credentials"},
+                headers=_basic("x" * 500, "wrong"))  # unknown ids are not recorded
+    with app.extensions["idp"].db.session(write=False) as s:
+        rows = s.execute(select(AuditEvent.outcome, AuditEvent.client_id, AuditEvent.reason,
+                                AuditEvent.details)
+                         .where(AuditEvent.event == "token").order_by(AuditEvent.id)).all()
+    assert [(r.outcome, r.client_id, r.reason) for r in rows] == [
+        ("success", rp.client_id, None), ("failure", rp.client_id, "invalid_client"),
+        ("failure", None, "invalid_client")]
+    assert rows[0].details == {"grant_type": "authorization_code"}

@@ -195,3 +195,11 @@ def test_keys_retire(idp):
 def test_bad_config_is_a_clean_error(env):
     result = CliRunner().invoke(main, ["clients", "list"], env={**env, "IDP_CODE_TTL": "-1"})
     assert result.exit_code == 1 and "IDP_CODE_TTL" in result.output
+
+
+def test_init_with_a_wrong_passphrase_fails_clearly(env):
+    first = CliRunner().invoke(main, ["init"], env={**env, "IDP_KEYS_PASSPHRASE": "right one"})
+    assert first.exit_code == 0, first.output
+    result = CliRunner().invoke(main, ["init"], env={**env, "IDP_KEYS_PASSPHRASE": "wrong one"})
+    assert result.exit_code == 1
+    assert "IDP_KEYS_PASSPHRASE" in result.output and "Traceback" not in result.output

@@ -265,3 +265,16 @@ def test_token_requests_are_audited(app, rp, client):
         ("success", rp.client_id, None), ("failure", rp.client_id, "invalid_client"),
         ("failure", None, "invalid_client")]
     assert rows[0].details == {"grant_type": "authorization_code"}
+
+
+@pytest.mark.parametrize("grant_type, shown", [
+    ('x"y\\z', "grant_type=x?y?z is not supported"),
+    ("令牌", "grant_type=?? is not supported"),
+    ("g" * 500, None),
+])
+def test_unknown_grant_type_description_is_safe(rp, client, grant_type, shown):
+    resp = client.post("/token", data={"grant_type": grant_type}, headers=rp.auth())
+    body = _error(resp, 400, "unsupported_grant_type")
+    if shown:
+        assert body["error_description"] == shown
+    assert len(body["error_description"]) <= 200

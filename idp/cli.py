@@ -103,7 +103,10 @@ def serve(ctx, host, port, workers, threads, worker_class, timeout, graceful_tim
     # Fail here, once, on a bad configuration (not in every worker), and create the
     # instance secret before the workers race to.
     from .config import ensure_secret_key, load_settings
-    ensure_secret_key(load_settings(ctx.obj.get("config")))
+    settings = ensure_secret_key(load_settings(ctx.obj.get("config")))
+    if settings.log_json:  # from the first line on, in the master and every worker
+        from .ops.reqlog import use_json_logs
+        use_json_logs()
     from .serving import run_gunicorn
     run_gunicorn(ctx.obj.get("config"), host=host, port=port, workers=workers, threads=threads,
                  worker_class=worker_class, timeout=timeout, graceful_timeout=graceful_timeout,

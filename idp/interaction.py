@@ -47,7 +47,8 @@ class LoginTransaction:
     prompt: list[str] = field(default_factory=list)
     max_age: int | None = None
     acr_values: list[str] = field(default_factory=list)
-    required_acr: str | None = None  # lowest acr that satisfies an essential acr request
+    required_acr: str | None = None  # the acr aimed for (lowest satisfying an essential request)
+    acr_essential: bool = False  # essential acr: below required_acr fails; acr_values never
     claims: dict | None = None  # the OIDC ``claims`` request parameter
     login_hint: str | None = None
     ui_locales: list[str] = field(default_factory=list)

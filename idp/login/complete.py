@@ -29,7 +29,9 @@ def complete_login(txn: LoginTransaction, subject: str, acr: str, amr: list[str]
     """Finish a login; return the URL the browser goes to next (consent page or the RP)."""
     provider = _provider()
     back = {"redirect_uri": txn.redirect_uri, "state": txn.state}
-    if not txn.acr_satisfied(acr):
+    # OIDC Core 5.5.1.1: only an essential acr request fails when it is not met; acr_values
+    # (section 3.1.2.1) is voluntary, so a lower login is answered with the acr it reached.
+    if txn.acr_essential and not txn.acr_satisfied(acr):
         provider.transactions.take(txn.id)
         return az.error_redirect(back, "access_denied",
                                  "the login did not reach the requested assurance level",

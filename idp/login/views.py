@@ -28,7 +28,7 @@ def choose(txn_id):
     g.locale = txn.locale if txn.ui_locales else g.locale
     client = state.provider.clients.get(txn.client_id)
     methods = [m for m in state.login_methods.values()
-               if any(txn.acr_satisfied(a) for a in m.acr_values)]
+               if not txn.acr_essential or any(txn.acr_satisfied(a) for a in m.acr_values)]
     return render_template("login_choose.html", txn=txn, client=client, methods=methods)
 
 

@@ -150,7 +150,8 @@ def _check_rest(ctx, args, client, redirect_uri, fail) -> LoginTransaction:
         client_id=client.client_id, redirect_uri=redirect_uri, scope=" ".join(requested),
         state=args.get("state"), nonce=args.get("nonce"), code_challenge=challenge,
         code_challenge_method=method if challenge else None, prompt=prompt, max_age=max_age,
-        acr_values=acr_values, required_acr=required, claims=claims,
+        acr_values=acr_values, required_acr=required, acr_essential=essential is not None,
+        claims=claims,
         login_hint=args.get("login_hint"), ui_locales=(args.get("ui_locales") or "").split(),
         hint_subject=hint_subject)
 

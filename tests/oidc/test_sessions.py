@@ -90,6 +90,12 @@ def test_voluntary_acr_values_step_up_too(rp):
     assert _id_token(rp, acr_values=FACE_ACTIVE, acr=FACE_ACTIVE)["acr"] == FACE_ACTIVE
 
 
+def test_voluntary_acr_values_accept_a_lower_login(rp):
+    # acr_values is voluntary (OIDC Core 3.1.2.1): a login below it is not access_denied
+    claims = _id_token(rp, acr_values=FACE_ACTIVE, acr=FACE)
+    assert claims["acr"] == FACE
+
+
 def test_voluntary_acr_values_are_not_refused(rp):
     # a voluntary request for something we cannot do is not an error (OIDC Core 3.1.2.1)
     assert _id_token(rp, acr_values="urn:other:loa:4")["acr"] == FACE

@@ -183,10 +183,8 @@ def userinfo():
             raise Unauthorized("the client of this access token is disabled")
     except Unauthorized as exc:
         # RFC 6750 section 3.1: no error code when the request carried no token at all.
-        exc.headers["WWW-Authenticate"] = "Bearer" if exc.error == "missing_token" else (
+        exc.headers["WWW-Authenticate"] = "Bearer" if isinstance(exc, MissingToken) else (
             f'Bearer error="{exc.error}", error_description="{exc.description}"')
-        if exc.error == "missing_token":
-            exc.error = "invalid_token"
         raise
     out = release(principal.claims, claims["scope"], client, target="userinfo",
                   claims_request=principal.claims_request,
@@ -195,6 +193,10 @@ def userinfo():
     response = Response(json.dumps(out), mimetype="application/json")
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+class MissingToken(Unauthorized):
+    """The request carries no access token at all."""
 
 
 def _bearer() -> str:
@@ -209,4 +211,4 @@ def _bearer() -> str:
         return value.strip()
     if form_token:
         return form_token
-    raise Unauthorized("an access token is required", error="missing_token")
+    raise MissingToken("an access token is required")

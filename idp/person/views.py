@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, g, jsonify, render_template, request
 
-from ..errors import InvalidRequest, UnsupportedMediaType
-from ..web import require_csrf
+from werkzeug.exceptions import HTTPException
+
+from ..errors import IdpError, InvalidRequest, PayloadTooLarge, UnsupportedMediaType
+from ..web import render_error, require_csrf
 from . import login
 from .frames import keep_uploads_in_memory, read_frames
 
@@ -35,6 +37,26 @@ def _protect():
     if request.endpoint == "person.frames":
         keep_uploads_in_memory()
     require_csrf()
+
+
+@bp.errorhandler(IdpError)
+def _error(error):
+    """The page's POSTs are called by its script: their errors are always JSON."""
+    if request.method != "POST":
+        return render_error(error)
+    response = jsonify(error.to_dict())
+    response.status_code = error.status
+    response.headers.update(error.headers)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(exc):
+    if exc.code == 413:
+        return _error(PayloadTooLarge("the request body is larger than this endpoint accepts"))
+    return _error(IdpError(exc.description or exc.name, error="invalid_request",
+                           status=exc.code or 400))
 
 
 @bp.get("/login/<txn_id>/person")

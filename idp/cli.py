@@ -128,8 +128,13 @@ def _client_dict(client, secret=None) -> dict:
 
 
 def _metadata(name, redirect_uri, post_logout, auth_method, grant_type, scope, subject_type,
-              allow_id_number, jwks_uri, jwks_file, backchannel, sector=None) -> dict:
+              allow_id_number, jwks_uri, jwks_file, backchannel, sector=None, id_token_alg=None,
+              logo_uri=None) -> dict:
     meta = {}
+    if id_token_alg:
+        meta["id_token_signed_response_alg"] = id_token_alg
+    if logo_uri:
+        meta["logo_uri"] = logo_uri
     if name is not None:
         meta["client_name"] = name
     if redirect_uri:
@@ -180,6 +185,9 @@ def client_options(create: bool):
             click.option("--jwks", "jwks_file", type=click.Path(dir_okay=False)),
             click.option("--backchannel-logout-uri", "backchannel"),
             click.option("--sector-identifier", "sector"),
+            click.option("--id-token-alg", "id_token_alg", type=click.Choice(["RS256", "ES256"]),
+                         help="ID token signing algorithm (id_token_signed_response_alg)."),
+            click.option("--logo-uri"),
             click.option("--json", "as_json", is_flag=True, help="JSON output for scripts."),
         ]
         for opt in reversed(opts):
@@ -194,10 +202,11 @@ def client_options(create: bool):
 @click.pass_context
 def clients_create(ctx, name, redirect_uri, post_logout, auth_method, grant_type, scope,
                    subject_type, allow_id_number, jwks_uri, jwks_file, backchannel, sector,
-                   as_json, admin_client):
+                   id_token_alg, logo_uri, as_json, admin_client):
     """Register a relying party; its secret is printed once."""
     meta = _metadata(name, redirect_uri, post_logout, auth_method, grant_type, scope,
-                     subject_type, allow_id_number, jwks_uri, jwks_file, backchannel, sector)
+                     subject_type, allow_id_number, jwks_uri, jwks_file, backchannel, sector,
+                     id_token_alg, logo_uri)
     client, secret = _state(ctx).clients.create(meta, is_admin=admin_client)
     _emit(_client_dict(client, secret), as_json)
     if secret and not as_json:
@@ -233,10 +242,11 @@ def clients_show(ctx, client_id, as_json):
 @click.pass_context
 def clients_update(ctx, client_id, name, redirect_uri, post_logout, auth_method, grant_type,
                    scope, subject_type, allow_id_number, jwks_uri, jwks_file, backchannel,
-                   sector, as_json):
+                   sector, id_token_alg, logo_uri, as_json):
     """Change a relying party; options not given keep their value."""
     meta = _metadata(name, redirect_uri, post_logout, auth_method, grant_type, scope,
-                     subject_type, allow_id_number, jwks_uri, jwks_file, backchannel, sector)
+                     subject_type, allow_id_number, jwks_uri, jwks_file, backchannel, sector,
+                     id_token_alg, logo_uri)
     client = _state(ctx).clients.update(client_id, meta)
     _emit(_client_dict(client), as_json)
 

@@ -134,6 +134,15 @@ def _validate(s: Settings) -> None:
                  "lockout_seconds", "liveness_threads"):
         if getattr(s, name) <= 0:
             raise ConfigError(f"setting {name} (IDP_{name.upper()}) must be positive")
+    for name in ("backchannel_retries", "backchannel_timeout"):
+        if getattr(s, name) <= 0:
+            raise ConfigError(f"setting {name} (IDP_{name.upper()}) must be positive")
+    for name in ("key_publish_delay", "key_retire_grace", "id_number_mask_keep",
+                 "rate_limit_token", "rate_limit_login", "rate_limit_api"):
+        if getattr(s, name) < 0:
+            raise ConfigError(f"setting {name} (IDP_{name.upper()}) must be zero or more")
+    if s.id_number_mask_keep > 8:
+        raise ConfigError("setting id_number_mask_keep (IDP_ID_NUMBER_MASK_KEEP) must be at most 8")
     if s.code_ttl > 600:
         raise ConfigError("IDP_CODE_TTL must be at most 600 seconds (RFC 6749 section 4.1.2)")
     for name in ("liveness_threshold", "face_match_threshold"):

@@ -203,3 +203,19 @@ def test_init_with_a_wrong_passphrase_fails_clearly(env):
     result = CliRunner().invoke(main, ["init"], env={**env, "IDP_KEYS_PASSPHRASE": "wrong one"})
     assert result.exit_code == 1
     assert "IDP_KEYS_PASSPHRASE" in result.output and "Traceback" not in result.output
+
+
+def test_create_with_es256_id_tokens_and_logo(tmp_path):
+    import json as _json
+    from click.testing import CliRunner
+    from idp.cli import main
+    env = {"IDP_INSTANCE_DIR": str(tmp_path / "i"), "IDP_KEYS_DIR": str(tmp_path / "k")}
+    runner = CliRunner()
+    assert runner.invoke(main, ["init"], env=env).exit_code == 0
+    result = runner.invoke(main, ["clients", "create", "--name", "ES", "--redirect-uri",
+                                  "https://a.example/cb", "--id-token-alg", "ES256",
+                                  "--logo-uri", "https://a.example/logo.png", "--json"], env=env)
+    assert result.exit_code == 0, result.output
+    data = _json.loads(result.stdout[result.stdout.index("{"):])
+    assert data["id_token_signed_response_alg"] == "ES256"
+    assert data["logo_uri"] == "https://a.example/logo.png"

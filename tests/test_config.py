@@ -128,8 +128,6 @@ def test_unknown_environment_variables_are_ignored():
     ({"IDP_ID_NUMBER_MASK_KEEP": "-1"}, "IDP_ID_NUMBER_MASK_KEEP"),
     ({"IDP_RATE_LIMIT_TOKEN": "-1"}, "IDP_RATE_LIMIT_TOKEN"),
 ])
-@pytest.mark.xfail(strict=True, reason="idp/config.py does not bound these settings yet "
-                                       "(reported; outside this change's paths)")
 def test_unbounded_settings_are_refused(env, needle):
     with pytest.raises(ConfigError) as err:
         load_settings(env=env)

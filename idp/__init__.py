@@ -84,5 +84,6 @@ def create_app(config=None, *, init: bool = False, **overrides) -> Flask:
     from .enterprise import init_app as _enterprise_init; _enterprise_init(app)  # noqa: E702
     from .person import init_app as _person_init; _person_init(app)  # noqa: E702
     from .api import init_app as _api_init; _api_init(app)  # noqa: E702
+    from .demo import init_app as _demo_init; _demo_init(app)  # noqa: E702
     from .ops import init_app as _ops_init; _ops_init(app)  # noqa: E702
     return app

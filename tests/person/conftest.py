@@ -74,7 +74,11 @@ class FakeEngine:
         return FakeResult(False, kind, score=None)
 
     def make_template(self, image: bytes) -> bytes:
-        return template(int(image.decode().split(":")[1]))
+        from liveness.errors import TemplateError
+        text = (image[3:] if image.startswith(JPEG) else image).decode(errors="replace")
+        if not text.startswith("live:"):
+            raise TemplateError("no_face", "no face found in the photo")
+        return template(int(text.split(":")[1].split("#")[0]))
 
     def random_actions(self, n=None):
         return list(self.actions) if self.actions else ["turn_left", "look_up"][: n or 2]

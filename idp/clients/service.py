@@ -125,6 +125,27 @@ class ClientService:
 
         self._write(apply, "client.delete", client_id, actor, {})
 
+    def set_private_metadata(self, client_id: str, values: dict, *, actor: str = "cli") -> None:
+        """Store server-side values beside the registration metadata (e.g. the hash of an
+        RFC 7592 registration access token); a value of None removes the key.  Only keys
+        ``validate_metadata`` does not know are accepted, so this cannot bypass validation."""
+        known = set(validate_metadata({"client_name": "x", "redirect_uris": ["https://x.invalid/"]}))
+        if not values or any(not isinstance(k, str) or k in known for k in values):
+            raise InvalidClientMetadata("private metadata keys must not be registration fields")
+
+        def apply(s):
+            row = self._row(s, client_id)
+            meta = dict(row.metadata_ or {})
+            for key, value in values.items():
+                if value is None:
+                    meta.pop(key, None)
+                else:
+                    meta[key] = value
+            row.metadata_ = meta
+            row.updated_at = time.time()
+
+        self._write(apply, "client.update", client_id, actor, {"fields": sorted(values)})
+
     # -- helpers --------------------------------------------------------------------------
     @staticmethod
     def _row(session, client_id):

@@ -120,8 +120,11 @@ def clients():
 
 
 def _client_dict(client, secret=None) -> dict:
-    data = {"client_id": client.client_id, **client.metadata, "enabled": client.enabled,
-            "admin_client": client.is_admin}
+    from .clients.validation import validate_metadata
+    public = set(validate_metadata({"client_name": "x", "redirect_uris": ["https://x.invalid/"]}))
+    data = {"client_id": client.client_id,
+            **{k: v for k, v in client.metadata.items() if k in public},
+            "enabled": client.enabled, "admin_client": client.is_admin}
     if secret:
         data["client_secret"] = secret
     return data

@@ -47,6 +47,7 @@ class Settings:
     id_token_ttl: int = 600
     refresh_token_ttl: int = 30 * 24 * 3600
     session_ttl: int = 8 * 3600
+    admin_session_ttl: int = 15 * 60  # console idle timeout
     login_ttl: int = 600
     consent_ttl: int = 180 * 24 * 3600
     liveness_session_ttl: int = 120
@@ -130,7 +131,7 @@ def _validate(s: Settings) -> None:
         raise ConfigError("IDP_ISSUER must use https outside localhost (set IDP_DEMO=1 to try it anyway)")
     for name in ("code_ttl", "access_token_ttl", "id_token_ttl", "refresh_token_ttl",
                  "session_ttl", "login_ttl", "liveness_session_ttl", "challenge_ttl",
-                 "max_body_bytes", "max_upload_bytes", "attempt_limit", "attempt_window",
+                 "max_body_bytes", "max_upload_bytes", "attempt_limit", "admin_session_ttl", "attempt_window",
                  "lockout_seconds", "liveness_threads"):
         if getattr(s, name) <= 0:
             raise ConfigError(f"setting {name} (IDP_{name.upper()}) must be positive")

@@ -219,3 +219,25 @@ def test_create_with_es256_id_tokens_and_logo(tmp_path):
     data = _json.loads(result.stdout[result.stdout.index("{"):])
     assert data["id_token_signed_response_alg"] == "ES256"
     assert data["logo_uri"] == "https://a.example/logo.png"
+
+
+def test_update_keeps_server_side_metadata_and_show_hides_it(tmp_path):
+    import json as _json
+    from click.testing import CliRunner
+    from idp import create_app
+    from idp.cli import main
+    env = {"IDP_INSTANCE_DIR": str(tmp_path / "i"), "IDP_KEYS_DIR": str(tmp_path / "k")}
+    runner = CliRunner()
+    assert runner.invoke(main, ["init"], env=env).exit_code == 0
+    out = runner.invoke(main, ["clients", "create", "--name", "P", "--redirect-uri",
+                               "https://a.example/cb", "--json"], env=env).stdout
+    client_id = _json.loads(out[out.index("{"):])["client_id"]
+    app = create_app(instance_dir=str(tmp_path / "i"), keys_dir=str(tmp_path / "k"))
+    clients = app.extensions["idp"].clients
+    clients.set_private_metadata(client_id, {"registration_access_token_hash": "ab" * 32})
+    result = runner.invoke(main, ["clients", "update", client_id, "--name", "P2", "--json"], env=env)
+    assert result.exit_code == 0, result.output
+    clients._cache.clear()
+    assert clients.get(client_id).metadata["registration_access_token_hash"] == "ab" * 32
+    shown = runner.invoke(main, ["clients", "show", client_id, "--json"], env=env).stdout
+    assert "registration_access_token_hash" not in shown and '"P2"' in shown

@@ -20,13 +20,8 @@ def _key(sid: str) -> str:
 
 
 def idle_timeout(settings) -> int:
-    """``IDP_ADMIN_SESSION_TTL`` (environment or config dict), default 15 minutes."""
-    extra = getattr(settings, "extra", {}) or {}
-    value = extra.get("IDP_ADMIN_SESSION_TTL") or extra.get("admin_session_ttl")
-    try:
-        return max(60, int(value)) if value else IDLE
-    except (TypeError, ValueError):
-        return IDLE
+    """``IDP_ADMIN_SESSION_TTL``: the console's idle timeout (validated in idp/config.py)."""
+    return settings.admin_session_ttl
 
 
 class ConsoleSessions:

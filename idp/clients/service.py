@@ -84,7 +84,9 @@ class ClientService:
         def apply(s):
             row = self._row(s, client_id)
             meta = validate_metadata(changes, current=row.metadata_)
-            row.metadata_ = meta
+            # keep server-side values (set_private_metadata) that validation does not know
+            private = {k: v for k, v in (row.metadata_ or {}).items() if k not in meta}
+            row.metadata_ = {**meta, **private}
             row.client_name = meta["client_name"]
             if meta["token_endpoint_auth_method"] in {"none", "private_key_jwt"}:
                 row.client_secret_hash = None

@@ -17,7 +17,7 @@ from flask import request
 
 from ..interaction import Transactions
 from ..sealing import Sealer
-from ..store.audit import append_event
+from .auditlog import AuditLog
 from .claims import release
 from .grant_store import GrantStore
 from .sessions import Sessions
@@ -41,6 +41,7 @@ class Provider:
         self.transactions = Transactions(store, settings.login_ttl)
         self.grant_store = GrantStore(database, self.sealer)
         self.minter = TokenMinter(self.issuer, keyring)
+        self.audit_log = AuditLog(database)  # group commit: one transaction per batch
         self.server = None  # set by build_server
 
     # -- audit ------------------------------------------------------------------------------
@@ -52,9 +53,8 @@ class Provider:
                 ip = request.remote_addr
             except RuntimeError:
                 ip = None
-        with self.db.session() as s:
-            append_event(s, event=event, outcome=outcome, client_id=client_id, subject=subject,
-                         ip=ip, method=method, reason=reason, details=details or {})
+        self.audit_log.append(event=event, outcome=outcome, client_id=client_id, subject=subject,
+                              ip=ip, method=method, reason=reason, details=details or {})
 
     def audit_token_response(self, response) -> None:
         """One audit event per token request, success or failure (DESIGN section 13)."""

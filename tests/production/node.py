@@ -1,6 +1,6 @@
 """One OP node for the production tests: ``idp.serving``'s gunicorn, plus the test login.
 
-    python -m tests.production.node PORT [WORKERS] [THREADS]
+    python -m tests.production.node PORT [WORKERS] [THREADS] [WORKER_CLASS]
 
 Settings come from ``IDP_*`` environment variables, as for ``idp serve``.  The only
 difference from the product is the test-only login method (tests/oidc/testlogin.py),
@@ -25,8 +25,10 @@ def main(argv: list[str]) -> None:
     port = int(argv[0])
     workers = int(argv[1]) if len(argv) > 1 else 1
     threads = int(argv[2]) if len(argv) > 2 else 4
+    worker_class = argv[3] if len(argv) > 3 else None
     serving.run_gunicorn(None, host="127.0.0.1", port=port, workers=workers, threads=threads,
-                         application=TestNodeApplication, graceful_timeout=5)
+                         worker_class=worker_class, application=TestNodeApplication,
+                         graceful_timeout=5)
 
 
 if __name__ == "__main__":

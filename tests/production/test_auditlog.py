@@ -61,6 +61,30 @@ def test_concurrent_appends_from_two_processes_keep_the_chain_on_postgres():
         _check(db, 16 * 25)
         db.dispose()
         other.dispose()
+        for log in (first, second):
+            log._pg._discard()
+
+
+@pytest.mark.postgres
+def test_postgres_outage_fails_the_waiters_and_heals():
+    with pg_database() as url:
+        db = Database(url)
+        db.upgrade()
+        log = AuditLog(db)
+        log.append(event="token", outcome="success")
+        log._pg.conn.close()  # the connection dies (database restart)
+        log.append(event="token", outcome="success")  # a new one is opened
+        good = log._pg.conninfo
+        log._pg._discard()
+        from sqlalchemy.engine import make_url
+        log._pg.conninfo = make_url(good).set(port=1).render_as_string(hide_password=False)
+        with pytest.raises(DatabaseUnavailable):
+            log.append(event="token", outcome="success")
+        log._pg.conninfo = good
+        log.append(event="token", outcome="success")
+        _check(db, 3)
+        log._pg._discard()
+        db.dispose()
 
 
 def test_a_failed_commit_reaches_every_waiter(tmp_path):
@@ -69,6 +93,8 @@ def test_a_failed_commit_reaches_every_waiter(tmp_path):
     log = AuditLog(db)
 
     class Broken:
+        dialect = "sqlite"
+
         def session(self, **kw):
             raise DatabaseUnavailable()
 

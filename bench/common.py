@@ -1,0 +1,230 @@
+"""Shared parts of the benchmarks: a throw-away PostgreSQL database, an OP under gunicorn,
+clients, wrk runs and their parsing.  Benchmarks print numbers; they assert nothing."""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PG_ADMIN = os.environ.get("IDP_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("IDP_BENCH_REDIS_URL", "redis://127.0.0.1:6379/11")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def pg_database():
+    """A fresh PostgreSQL database (psycopg URL), dropped afterwards."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+    name = f"idp_bench_{secrets.token_hex(5)}"
+    with psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=3) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(PG_ADMIN).set(drivername="postgresql+psycopg", database=name) \
+            .render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=3) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def flush_redis(url: str) -> None:
+    import redis
+    client = redis.Redis.from_url(url, socket_connect_timeout=2)
+    try:
+        client.flushdb()
+    finally:
+        client.close()
+
+
+class Deployment:
+    """Settings for one benchmark run: a database, optionally Redis, keys, a secret."""
+
+    def __init__(self, workdir: Path, database_url: str, redis_url: str = ""):
+        self.workdir = workdir
+        self.env = {"IDP_ISSUER": "http://127.0.0.1:8000", "IDP_DATABASE_URL": database_url,
+                    "IDP_SECRET_KEY": "bench-" + "s" * 48, "IDP_KEYS_DIR": str(workdir / "keys"),
+                    "IDP_INSTANCE_DIR": str(workdir / "instance"),
+                    "IDP_MODELS_DIR": str(ROOT / "models"), "IDP_DEMO": "1"}
+        if redis_url:
+            self.env["IDP_REDIS_URL"] = redis_url
+        self._app = None
+
+    @property
+    def app(self):
+        if self._app is None:
+            import logging
+            logging.getLogger("idp").setLevel(logging.ERROR)
+            from idp import create_app
+            self._app = create_app(init=True, **{k[4:].lower(): v for k, v in self.env.items()})
+        return self._app
+
+    def client(self, **meta) -> tuple[str, str]:
+        state = self.app.extensions["idp"]
+        base = {"client_name": "bench " + secrets.token_hex(4), "redirect_uris": [],
+                "grant_types": ["client_credentials"], "scope": "liveness"}
+        base.update(meta)
+        client, secret = state.clients.create(base)
+        return client.client_id, secret
+
+    def close(self):
+        if self._app is not None:
+            self._app.extensions["idp"].db.dispose()
+
+
+class Server:
+    """An OP under gunicorn in its own process group: ``idp serve`` or the test-login node."""
+
+    def __init__(self, deployment: Deployment, *, workers=2, threads=4, worker_class=None,
+                 test_login=False, access_log=False):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("IDP_", "PROMETHEUS_"))}
+        env.update(deployment.env, PYTHONPATH=str(ROOT))
+        if test_login:
+            cmd = [sys.executable, "-m", "tests.production.node", str(self.port), str(workers),
+                   str(threads)] + ([worker_class] if worker_class else [])
+        else:
+            cmd = [sys.executable, "-m", "idp.cli", "serve", "--port", str(self.port),
+                   "--workers", str(workers), "--threads", str(threads)]
+            if worker_class:
+                cmd += ["--worker-class", worker_class]
+            if not access_log:
+                cmd.append("--no-access-log")
+        self.log = tempfile.NamedTemporaryFile(prefix="idp-bench-", suffix=".log", delete=False)
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=self.log,
+                                     stderr=subprocess.STDOUT, start_new_session=True)
+        self.describe = f"{worker_class or ('gthread' if threads > 1 else 'sync')} {workers}x{threads}"
+
+    def wait_ready(self, timeout=60) -> "Server":
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("server exited:\n" + Path(self.log.name).read_text()[-3000:])
+            try:
+                with urllib.request.urlopen(self.url + "/readyz", timeout=2) as resp:
+                    if resp.status == 200:
+                        return self
+            except OSError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError("server not ready:\n" + Path(self.log.name).read_text()[-3000:])
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time used so far by the server's processes (master and workers)."""
+        total = 0.0
+        tick = os.sysconf("SC_CLK_TCK")
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit():
+                continue
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == self.proc.pid:  # process group id
+                total += (int(fields[11]) + int(fields[12])) / tick
+        return total
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(10)
+        with contextlib.suppress(OSError):
+            os.unlink(self.log.name)
+
+    def __enter__(self):
+        return self.wait_ready()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+# -- wrk ---------------------------------------------------------------------------------------
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0, "m": 60000.0}
+
+
+def _ms(text: str) -> float:
+    m = re.match(r"([\d.]+)(us|ms|s|m)$", text)
+    return float(m.group(1)) * _UNITS[m.group(2)]
+
+
+def wrk(url: str, *, seconds=10, connections=16, threads=1, script=None, env=None) -> dict:
+    """Run wrk; return requests/s, latency percentiles (ms) and error counts."""
+    if not shutil.which("wrk"):
+        raise RuntimeError("wrk is not installed (apt-get install wrk)")
+    cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "5s"]
+    if script:
+        cmd += ["-s", str(script)]
+    out = subprocess.run(cmd + [url], capture_output=True, text=True, timeout=seconds + 60,
+                         env={**os.environ, **(env or {})}).stdout
+    result = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+              "requests": int(re.search(r"(\d+) requests in", out).group(1)),
+              "non2xx": int((re.search(r"Non-2xx or 3xx responses: (\d+)", out) or [0, 0])[1]),
+              "socket_errors": 0, "raw": out}
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    if errors:
+        result["socket_errors"] = sum(int(x) for x in errors.groups())
+    for pct in ("50", "75", "90", "99"):
+        m = re.search(rf"\s{pct}%\s+([\d.]+(?:us|ms|s|m))", out)
+        result[f"p{pct}"] = _ms(m.group(1)) if m else None
+    return result
+
+
+def token_script(workdir: Path, client_id: str, secret: str) -> Path:
+    """A wrk Lua script posting the client-credentials grant (client_secret_basic)."""
+    import base64
+    basic = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+    path = workdir / "client_credentials.lua"
+    path.write_text(
+        'wrk.method = "POST"\n'
+        'wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"\n'
+        f'wrk.headers["Authorization"] = "Basic {basic}"\n'
+        'wrk.body = "grant_type=client_credentials"\n')
+    return path
+
+
+def print_table(title: str, rows: list[dict], columns: list[tuple[str, str]]) -> None:
+    print(f"\n{title}")
+    widths = [max(len(header), *(len(_fmt(r.get(key))) for r in rows)) for key, header in columns]
+    print("  ".join(h.ljust(w) for (_, h), w in zip(columns, widths)))
+    for r in rows:
+        print("  ".join(_fmt(r.get(k)).ljust(w) for (k, _), w in zip(columns, widths)))
+    sys.stdout.flush()
+
+
+def _fmt(value) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.1f}" if value >= 100 else f"{value:.2f}"
+    return str(value)
+
+
+def machine() -> str:
+    load = os.getloadavg()[0]
+    return f"{os.cpu_count()} CPUs, load average {load:.2f} at start, Python {sys.version.split()[0]}"
+
+
+def dump_json(path: Path | None, data) -> None:
+    if path:
+        Path(path).write_text(json.dumps(data, indent=2))

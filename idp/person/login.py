@@ -10,6 +10,7 @@ from __future__ import annotations
 from ..errors import InvalidRequest
 from ..interaction import ACR_FACE, ACR_FACE_ACTIVE, LoginTransaction
 from ..login import complete_login
+from .limiter import LockedOut
 from .service import PersonService, person_claims
 from .sessions import Challenge
 
@@ -36,11 +37,18 @@ def mode_for(txn: LoginTransaction, policy: str) -> str:
 
 def start(service: PersonService, txn: LoginTransaction, *, id_text, name_text, consent: bool,
           ip: str | None, policy: str = "auto") -> Challenge:
-    number, name = service.parse(id_text, name_text)
-    if not consent:
-        raise ConsentRequired()
-    keys = service.limit_keys(number.number, ip)
-    service.limiter.check(keys)
+    try:
+        number, name = service.parse(id_text, name_text)
+        if not consent:
+            raise ConsentRequired()
+        keys = service.limit_keys(number.number, ip)
+        service.limiter.check(keys)
+    except (InvalidRequest, LockedOut) as exc:
+        typed = id_text if isinstance(id_text, str) else None
+        service.audit("login.person.start", "failure", client_id=txn.client_id,
+                      person={"id": typed.strip()[:18]} if typed and typed.strip() else None,
+                      reason=getattr(exc, "reason", None) or exc.error)
+        raise
     person = service.lookup(number, name)
     mode = mode_for(txn, policy)
     challenge = service.open_session(binding=binding(txn), mode=mode, person=person)
@@ -54,7 +62,12 @@ def finish(service: PersonService, txn: LoginTransaction, *, session_id, nonce,
     pending = service.sessions.take(session_id, nonce, binding(txn))
     person = pending.person
     keys = service.limit_keys(person["id"], ip)
-    service.limiter.check(keys)
+    try:
+        service.limiter.check(keys)
+    except LockedOut:
+        service.audit("login.person", "failure", client_id=txn.client_id, person=person,
+                      reason="locked_out", details={"mode": pending.mode})
+        raise
     verdict = service.judge(pending, frames)
     service.record(verdict, keys)
     details = {"mode": pending.mode, "actions": pending.actions, **verdict.audit_details()}

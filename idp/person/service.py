@@ -96,8 +96,8 @@ class PersonService:
     def audit(self, event: str, outcome: str, *, client_id, person: dict | None, reason=None,
               details: dict | None = None) -> None:
         extra = dict(details or {})
-        if person is not None:
-            extra["registry"] = person.get("registry")
+        if person is not None and "registry" in person:
+            extra["registry"] = person["registry"]
         self.provider.audit(event, outcome, client_id=client_id, method="person",
                             subject=self.masked(person["id"]) if person else None,
                             reason=reason, details=extra)

@@ -22,9 +22,9 @@ def registry():
 
 
 def _state(ctx):
-    from ..cli import _state as app_state  # lazy: idp.cli imports this module
+    from ..cli_support import state_of
 
-    return app_state(ctx)
+    return state_of(ctx)
 
 
 def _registry(state):

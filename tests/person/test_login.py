@@ -102,3 +102,30 @@ def test_every_attempt_is_audited_with_the_id_number_masked(app):
     assert failure[3] == "login_failed" and failure[6]["engine_reason"] == "spoof"
     assert failure[6]["score"] == 0.1 and failure[6]["registry"] == "found"
     assert rows[3][6]["similarity"] == 0.9 and rows[3][6]["acr"] == ACR_FACE
+
+
+def _events(app, event):
+    with app.extensions["idp"].db.session(write=False) as s:
+        return [(e.outcome, e.reason, e.subject) for e in s.execute(
+            select(AuditEvent).where(AuditEvent.event == event).order_by(AuditEvent.id)).scalars()]
+
+
+def test_refused_starts_are_audited_masked(app):
+    b = Browser(app)
+    b.start(id_number="110105194912310021")
+    b.start(consent=False)
+    assert _events(app, "login.person.start") == [
+        ("failure", "checksum", "1****************1"),
+        ("failure", "consent_required", "1****************X")]
+
+
+def test_lockouts_are_audited(person_app):
+    app = person_app(attempt_limit=1)
+    b = Browser(app)
+    ch = b.challenge()
+    b.send(b.challenge(), [frame("spoof")])
+    assert b.send(ch, [frame("live:1")]).status_code == 429
+    assert b.start().status_code == 429
+    assert _events(app, "login.person")[-1] == ("failure", "locked_out", "1****************X")
+    assert _events(app, "login.person.start")[-1] == ("failure", "too_many_requests",
+                                                      "1****************X")

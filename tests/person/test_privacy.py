@@ -26,6 +26,11 @@ def test_no_images_and_no_id_numbers_are_kept(app, caplog):
     other = Browser(app)
     sent += _frames("live:1x")
     other.send(other.challenge(id_number=OTHER, name="王五"), sent[-3:])
+    from tests.api.conftest import Platform  # the mini-program API and the token exchange
+    platform = Platform(app)
+    sent += _frames("live:1a")
+    out = platform.run(frames=sent[-3:], id_number=ID, name=NAME)
+    assert platform.exchange(out["assertion"]).status_code == 200
 
     cells = dump_database(app.extensions["idp"].db)
     tables = {t for t, _, _ in cells}

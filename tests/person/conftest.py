@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import random
+import re
 import struct
 from dataclasses import dataclass, field
 
@@ -62,7 +63,7 @@ class FakeEngine:
         if kind.startswith("live:"):
             result = FakeResult(True, None, actions_passed=bool(actions) or None)
             if reference is not None:
-                same = reference == template(int(kind.split(":")[1]))
+                same = reference == template(int(re.match(r"\d+", kind.split(":")[1]).group()))
                 match = {"similarity": 0.9 if same else 0.05, "same": same}
                 result.reason = None if same else "face_mismatch"
             result.match = match

@@ -18,14 +18,14 @@ def test_no_images_and_no_id_numbers_are_kept(app, caplog):
     sent = []
     b = Browser(app, scope="openid profile id_number")
     sent += _frames("spoof")
-    b.send(b.challenge(), sent[-3:])
+    assert b.send(b.challenge(), sent[-3:]).status_code == 403
     frames = _frames("live:1")
     sent += frames
     cb = b.login(frames=frames)
     b.rp.token(cb["code"])
     other = Browser(app)
     sent += _frames("live:1x")
-    other.send(other.challenge(id_number=OTHER, name="王五"), sent[-3:])
+    assert other.send(other.challenge(id_number=OTHER, name="王五"), sent[-3:]).status_code == 403
     from tests.api.conftest import Platform  # the mini-program API and the token exchange
     platform = Platform(app)
     sent += _frames("live:1a")

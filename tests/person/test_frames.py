@@ -150,3 +150,16 @@ def test_expired_sessions(person_app):
     time.sleep(2.1)
     resp = b.send(ch, [frame("live:1")])
     assert resp.status_code == 400 and resp.get_json() == INVALID_SESSION
+
+
+def test_uploads_stay_in_memory(browser, monkeypatch):
+    """Frames larger than werkzeug's 500 kB spooling threshold never touch a temporary file."""
+    import werkzeug.formparser
+
+    def no_disk(*args, **kwargs):
+        raise AssertionError("a frame was spooled to a temporary file")
+
+    monkeypatch.setattr(werkzeug.formparser, "SpooledTemporaryFile", no_disk)
+    big = frame("live:1") + b"0" * 900_000
+    resp = browser.send(browser.challenge(), [big, frame("live:1", 2)])
+    assert resp.status_code == 200

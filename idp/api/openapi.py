@@ -90,7 +90,13 @@ PATHS = {
             "type": "object", "required": ["nonce", "frames"], "properties": {
                 "nonce": {"type": "string"},
                 "frames": {"type": "array", "maxItems": 12, "items": {
-                    "type": "string", "contentMediaType": "image/jpeg"}}}}}}},
+                    "type": "string", "contentMediaType": "image/jpeg"}}}}},
+            "application/json": {"schema": {
+                "type": "object", "required": ["nonce", "frames"], "properties": {
+                    "nonce": {"type": "string"},
+                    "frames": {"type": "array", "minItems": 1, "maxItems": 12, "items": {
+                        "type": "string", "contentEncoding": "base64",
+                        "description": "A JPEG or PNG frame, base64 (a data: URL is accepted)"}}}}}}},
         "responses": {"200": _json("FramesResult", "The verdict and its signed assertion"),
                       **_errors(400, 401, 403, 413, 415, 429, 503)}}},
     "/api/v1/liveness/sessions/{session}": {"get": {

@@ -165,3 +165,11 @@ def test_failed_matches_lock_the_id_number(make_app, contract):
     resp = platform.open(id_number=ID, name=NAME)
     assert resp.status_code == 429 and contract.check(SESSIONS, "post", resp)
     assert resp.headers["Retry-After"]
+
+
+def test_frames_as_base64_json(platform, contract):
+    ch = platform.open().get_json()
+    frames = [base64.b64encode(frame("live:1", i)).decode() for i in range(3)]
+    resp = platform.http.post(f"/api/v1/liveness/sessions/{ch['session']}/frames",
+                              json={"nonce": ch["nonce"], "frames": frames}, headers=platform.bearer())
+    assert contract.check(FRAMES, "post", resp)["live"] is True

@@ -8,9 +8,9 @@ import pytest
 from click.testing import CliRunner
 
 from idp.idnumber import parse_id_number
-from tests.oidc.rp import csrf_from, query
+from tests.oidc.rp import csrf_from
 
-from .conftest import Browser, frame
+from .conftest import frame
 
 ISSUER = "http://127.0.0.1:8000"
 

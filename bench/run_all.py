@@ -55,7 +55,7 @@ def main(argv=None) -> int:
         try:
             rows = token_bench.main(["--seconds", str(seconds), "--configs",
                                      "gthread:2x8,sync:2x1" if args.quick else
-                                     "gthread:2x4,gthread:2x8,gthread:2x16,sync:2x1"])
+                                     "gthread:2x4,gthread:2x8,gthread:3x8,sync:2x1"])
             for r in rows:
                 summary.append({"bench": f"{r['name']} [{r['server']}]",
                                 "result": f"{r['rps']:.0f}/s p50 {r['p50']:.1f} ms p99 {r['p99']:.1f} ms"

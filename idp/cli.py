@@ -53,7 +53,7 @@ def init(ctx):
 @click.option("--port", default=8000, show_default=True, type=int, envvar="IDP_PORT")
 @click.option("--workers", default=2, show_default=True, type=int, envvar="IDP_WORKERS",
               help="gunicorn worker processes.")
-@click.option("--threads", default=4, show_default=True, type=int, envvar="IDP_THREADS",
+@click.option("--threads", default=8, show_default=True, type=int, envvar="IDP_THREADS",
               help="Threads per worker (gthread).")
 @click.option("--worker-class", type=click.Choice(["gthread", "sync"]), default=None,
               envvar="IDP_WORKER_CLASS", help="Default: gthread when --threads > 1, else sync.")

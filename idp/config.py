@@ -74,6 +74,16 @@ class Settings:
     rate_limit_token: int = 0
     rate_limit_login: int = 0
     rate_limit_api: int = 0
+    rate_limit_client_factor: int = 10  # a client's limit is this many times the per-IP limit
+    trusted_proxies: int = 0  # reverse proxies in front whose X-Forwarded-For is believed
+    metrics_token: str = ""  # bearer token /metrics requires (empty: open, block it at the proxy)
+    # population registry: "local" (table filled by `idp registry import`) or "http"
+    registry: str = "local"
+    registry_url: str = ""
+    registry_token: str = ""
+    # face-active policy: "auto" (actions only when face-active is asked) or "active" (always)
+    liveness_mode: str = "auto"
+    liveness_actions: int = 0  # actions per active challenge, 2-5 (0: 2 or 3 at random)
     secure_cookies: bool | None = None  # None: secure unless the issuer is local http
     log_json: bool = False
     extra: dict = field(default_factory=dict)
@@ -142,6 +152,17 @@ def _validate(s: Settings) -> None:
                  "rate_limit_token", "rate_limit_login", "rate_limit_api"):
         if getattr(s, name) < 0:
             raise ConfigError(f"setting {name} (IDP_{name.upper()}) must be zero or more")
+    if s.registry not in {"local", "http"}:
+        raise ConfigError("IDP_REGISTRY must be local or http")
+    if s.registry == "http" and urlsplit(s.registry_url).scheme not in {"http", "https"}:
+        raise ConfigError("IDP_REGISTRY=http needs IDP_REGISTRY_URL, an http(s) URL")
+    if s.liveness_mode not in {"auto", "active"}:
+        raise ConfigError("IDP_LIVENESS_MODE must be auto or active")
+    if s.liveness_actions and not 2 <= s.liveness_actions <= 5:
+        raise ConfigError("IDP_LIVENESS_ACTIONS must be 0 (random 2-3) or between 2 and 5")
+    if s.rate_limit_client_factor < 1 or s.trusted_proxies < 0:
+        raise ConfigError("IDP_RATE_LIMIT_CLIENT_FACTOR must be 1 or more and "
+                          "IDP_TRUSTED_PROXIES 0 or more")
     if s.id_number_mask_keep > 8:
         raise ConfigError("setting id_number_mask_keep (IDP_ID_NUMBER_MASK_KEEP) must be at most 8")
     if s.code_ttl > 600:

@@ -21,7 +21,6 @@ from flask import Response, g, request
 from prometheus_client import (CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram,
                                generate_latest)
 
-from .options import option
 
 FILL = "idp.fastpath.fill"
 
@@ -92,7 +91,7 @@ def _wrap_audit(provider) -> None:
 
 def init_app(app) -> None:
     state = app.extensions["idp"]
-    token = option(state.settings, "metrics_token", "")
+    token = state.settings.metrics_token
     _wrap_audit(state.provider)
 
     @app.after_request

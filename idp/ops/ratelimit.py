@@ -32,7 +32,6 @@ from flask import g, request
 
 from ..errors import ServiceUnavailable, TooManyRequests
 from .metrics import count_rate_limited
-from .options import option
 
 log = logging.getLogger(__name__)
 WINDOW = 60
@@ -146,7 +145,7 @@ def init_app(app) -> None:
     limits = {"token": s.rate_limit_token, "login": s.rate_limit_login, "api": s.rate_limit_api}
     if not any(v > 0 for v in limits.values()):
         return
-    limiter = RateLimiter(state.store, limits, option(s, "rate_limit_client_factor", 10, int))
+    limiter = RateLimiter(state.store, limits, s.rate_limit_client_factor)
     state.services["rate_limiter"] = limiter
     app.before_request(limiter.before)
     app.after_request(limiter.after)

@@ -21,7 +21,6 @@ import time
 
 from flask import g, has_request_context, request
 
-from .options import option
 
 HEADER = "X-Request-Id"
 _SANE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@+=-]{7,127}$")
@@ -83,7 +82,7 @@ def use_json_logs(level=logging.INFO) -> None:
 
 def init_app(app) -> None:
     settings = app.extensions["idp"].settings
-    hops = option(settings, "trusted_proxies", 0, int)
+    hops = settings.trusted_proxies
     if hops > 0:
         from werkzeug.middleware.proxy_fix import ProxyFix
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)

@@ -5,8 +5,7 @@
 
 - ``liveness``: the face engine (``FaceEngine``, models loaded on first use);
 - ``registry``: the population registry chosen by ``IDP_REGISTRY`` (``local`` or ``http``,
-  with ``IDP_REGISTRY_URL`` / ``IDP_REGISTRY_TOKEN``), read from ``settings.extra`` until
-  these become first-class settings;
+  with ``IDP_REGISTRY_URL`` / ``IDP_REGISTRY_TOKEN``);
 - ``person``: the ``PersonService`` (sessions, attempt limits, judging, audit);
 
 and registers the ``person`` login method with its blueprint.
@@ -32,26 +31,11 @@ METHOD = LoginMethod(
 )
 
 
-def extra(settings, name: str, default=None):
-    """An ``IDP_*`` value that is not (yet) a declared setting."""
-    for key in (name, name.lower(), name[4:].lower()):
-        if key in settings.extra:
-            return settings.extra[key]
-    return default
-
-
 def build_registry(state):
     from ..registry import make_registry
     settings = state.settings
-    kind = str(extra(settings, "IDP_REGISTRY", "local")).lower()
-    return make_registry(kind, database=state.db, secret_key=settings.secret_key,
-                         url=extra(settings, "IDP_REGISTRY_URL"),
-                         token=extra(settings, "IDP_REGISTRY_TOKEN"))
-
-
-def _action_count(settings) -> int | None:
-    value = extra(settings, "IDP_LIVENESS_ACTIONS")
-    return int(value) if value not in (None, "") else None
+    return make_registry(settings.registry, database=state.db, secret_key=settings.secret_key,
+                         url=settings.registry_url or None, token=settings.registry_token or None)
 
 
 def init_app(app) -> None:
@@ -69,7 +53,7 @@ def init_app(app) -> None:
     state.services["person"] = PersonService(
         provider=state.provider, registry=registry, engine=engine, sessions=sessions,
         limiter=limiter, seen=StoreSeenFrames(state.store),
-        action_count=_action_count(settings))
+        action_count=settings.liveness_actions or None)
     state.services["person_frame_limits"] = FrameLimits()
     app.jinja_env.globals["pt"] = pt
     app.config.setdefault("UPLOAD_ENDPOINTS", set()).add("person.frames")

@@ -106,4 +106,4 @@ def _body() -> dict:
 
 
 def _policy() -> str:
-    return str(_state().settings.extra.get("IDP_LIVENESS_MODE", "auto")).lower()
+    return _state().settings.liveness_mode

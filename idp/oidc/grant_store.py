@@ -97,10 +97,23 @@ class GrantStore:
         return ids
 
     # -- refresh tokens --------------------------------------------------------------------
-    def issue_refresh_token(self, grant_id: str, client_id: str, scope: str, ttl: int) -> str:
+    def issue_refresh_token(self, grant_id: str, client_id: str, scope: str, ttl: int,
+                            *, replaces: RefreshToken | None = None) -> str | None:
+        """Store a new refresh token; with ``replaces``, rotate atomically.
+
+        Rotation marks the old token used and stores its successor in one transaction, so a
+        failure in between can neither burn the old token nor leave two live ones; it
+        returns None when another request claimed the old token first.
+        """
         token = secrets.token_urlsafe(32)
         now = time.time()
         with self.db.session() as s:
+            if replaces is not None:
+                result = s.execute(update(RefreshToken).where(
+                    RefreshToken.token_hash == replaces.token_hash, RefreshToken.used_at.is_(None),
+                    RefreshToken.revoked_at.is_(None)).values(used_at=now))
+                if result.rowcount != 1:
+                    return None
             s.add(RefreshToken(token_hash=token_hash(token), grant_id=grant_id,
                                client_id=client_id, scope=scope, issued_at=now,
                                expires_at=now + ttl))
@@ -111,14 +124,6 @@ class GrantStore:
             return None
         with self.db.session(write=False) as s:
             return s.get(RefreshToken, token_hash(token))
-
-    def claim_refresh_token(self, row: RefreshToken) -> bool:
-        """Mark the token used; True for exactly one of many concurrent callers."""
-        with self.db.session() as s:
-            result = s.execute(update(RefreshToken).where(
-                RefreshToken.token_hash == row.token_hash, RefreshToken.used_at.is_(None),
-                RefreshToken.revoked_at.is_(None)).values(used_at=time.time()))
-            return result.rowcount == 1
 
 
 def _json(obj) -> bytes:

@@ -130,13 +130,6 @@ class RefreshGrant(grants.RefreshTokenGrant):
             raise InvalidRequestError("Missing 'refresh_token' in request.")
         return super()._validate_request_token(client)
 
-    def validate_token_request(self):
-        super().validate_token_request()
-        # Mark the token used only once the whole request is valid: a refused request
-        # (another client's token, a wider scope) must not burn it into a later "reuse".
-        if not self.ctx.grant_store.claim_refresh_token(self.request.refresh_token.row):
-            raise InvalidGrantError("The refresh token was used concurrently.")
-
     def authenticate_refresh_token(self, refresh_token):
         ctx = self.ctx
         row = ctx.grant_store.find_refresh_token(refresh_token)
@@ -164,15 +157,21 @@ class RefreshGrant(grants.RefreshTokenGrant):
         token = self.generate_token(user=user, scope=scope, include_refresh_token=False)
         # RFC 6749 section 6: the new refresh token has exactly the scope of the one it
         # replaces, even when this request asked for less.
-        token["refresh_token"] = self.ctx.refresh_token_for(self.request.client, user.grant_id,
-                                                            refresh_token.get_scope())
+        # The old token is marked used only here, once the whole request is valid (a refused
+        # request must not burn it into a later "reuse"), in the transaction that stores its
+        # successor.
+        new = self.ctx.refresh_token_for(self.request.client, user.grant_id,
+                                         refresh_token.get_scope(), replaces=refresh_token.row)
+        if new is None:
+            raise InvalidGrantError("The refresh token was used concurrently.")
+        token["refresh_token"] = new
         return token
 
     def authenticate_user(self, refresh_token):
         return refresh_token.principal
 
     def revoke_old_credential(self, refresh_token):
-        """Nothing to do: the token was marked used when it was claimed."""
+        """Nothing to do: the token was marked used when its successor was stored."""
 
 
 class ClientCredentialsGrant(grants.ClientCredentialsGrant):

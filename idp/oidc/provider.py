@@ -95,10 +95,10 @@ class Provider:
             token["refresh_token"] = self.refresh_token_for(client, user.grant_id, scope)
         return token
 
-    def refresh_token_for(self, client, grant_id: str, scope: str) -> str:
+    def refresh_token_for(self, client, grant_id: str, scope: str, *, replaces=None) -> str | None:
         return self.grant_store.issue_refresh_token(
             grant_id, client.client_id, scope,
-            client.ttl("refresh_token_ttl", self.settings.refresh_token_ttl))
+            client.ttl("refresh_token_ttl", self.settings.refresh_token_ttl), replaces=replaces)
 
     def new_grant_id(self) -> str:
         return secrets.token_urlsafe(24)

@@ -245,11 +245,6 @@ def test_two_nodes_redeeming_one_code_exactly_one_wins(nodes, rp):
         assert next(r for r in results if r.status_code == 400).json()["error"] == "invalid_grant"
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "reported: RefreshGrant marks the old refresh token used (its own transaction) before "
-    "GrantStore.issue_refresh_token writes the new one; a database failure in between "
-    "burns the token and the client's retry is then treated as reuse (grant revoked). "
-    "Fix in idp/oidc: claim the old and insert the new token in one transaction."))
 def test_a_database_failure_while_rotating_a_refresh_token_loses_nothing(make_app, monkeypatch):
     from idp.errors import DatabaseUnavailable
     from tests.oidc.rp import RP

@@ -14,6 +14,7 @@ know it when the first token it signed reaches them; the key it replaces stays p
 """
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -25,9 +26,10 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from joserfc.jwk import ECKey, RSAKey
 from sqlalchemy import select
 
-from .errors import ConfigError, IdpError
+from .errors import ConfigError, DatabaseUnavailable, IdpError
 from .store.models import SigningKey
 
+log = logging.getLogger(__name__)
 ALGORITHMS = ("RS256", "ES256")
 
 
@@ -198,10 +200,19 @@ class KeyRing:
         with self._lock:
             if now - self._loaded_at < self.cache_seconds:
                 return
-            with self.db.session() as s:
-                rows = s.execute(select(SigningKey)).scalars().all()
-                infos = [KeyInfo(r.kid, r.alg, r.created_at, r.activated_at, r.remove_after)
-                         for r in rows]
+            try:
+                with self.db.session(write=False) as s:
+                    rows = s.execute(select(SigningKey)).scalars().all()
+                    infos = [KeyInfo(r.kid, r.alg, r.created_at, r.activated_at, r.remove_after)
+                             for r in rows]
+            except DatabaseUnavailable:
+                if not self._infos:
+                    raise
+                # Keep signing and publishing with the last known keys while the database
+                # is away; look again after the cache window.
+                log.warning("signing key metadata unavailable; using the last known keys")
+                self._loaded_at = now
+                return
             wall = self.clock()
             published = [i for i in infos if i.remove_after is None or i.remove_after > wall]
             private = {}

@@ -194,3 +194,35 @@ def test_keys_folder_is_kept_out_of_git():
 def test_a_custom_keys_folder_gets_its_own_gitignore(app, tmp_path):
     ignore = tmp_path / "keys" / ".gitignore"
     assert ignore.exists() and "*" in ignore.read_text().split()
+
+
+def test_last_known_keys_serve_while_the_database_is_down(make_app, monkeypatch):
+    from idp.errors import DatabaseUnavailable
+    app = make_app()
+    ring = app.extensions["idp"].keyring
+    jwks = ring.jwks()
+    signer = ring.signing_key("RS256").kid
+
+    def down(*args, **kwargs):
+        raise DatabaseUnavailable()
+
+    monkeypatch.setattr(ring.db, "session", down)
+    ring._loaded_at = 0.0  # force a reload
+    assert ring.jwks() == jwks
+    assert ring.signing_key("RS256").kid == signer
+
+
+def test_keys_fail_closed_when_never_loaded(make_app, monkeypatch):
+    import pytest
+    from idp.errors import DatabaseUnavailable
+    from idp.keys import KeyRing
+    app = make_app()
+    state = app.extensions["idp"]
+    fresh = KeyRing(state.settings.keys_dir, state.db)
+
+    def down(*args, **kwargs):
+        raise DatabaseUnavailable()
+
+    monkeypatch.setattr(state.db, "session", down)
+    with pytest.raises(DatabaseUnavailable):
+        fresh.jwks()

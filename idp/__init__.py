@@ -79,12 +79,8 @@ def create_app(config=None, *, init: bool = False, **overrides) -> Flask:
     app.register_blueprint(oidc_bp)
     app.register_blueprint(logout_bp)
     app.register_blueprint(login_bp)
-    # -- areas: each offers init_app(app) and reads what it needs from app.extensions["idp"]
-    # (one line per area, in this block)
-    from .admin import init_app as _admin_init; _admin_init(app)  # noqa: E702
-    from .enterprise import init_app as _enterprise_init; _enterprise_init(app)  # noqa: E702
-    from .person import init_app as _person_init; _person_init(app)  # noqa: E702
-    from .api import init_app as _api_init; _api_init(app)  # noqa: E702
-    from .demo import init_app as _demo_init; _demo_init(app)  # noqa: E702
-    from .ops import init_app as _ops_init; _ops_init(app)  # noqa: E702
+    # The areas: each offers init_app(app) and takes what it needs from app.extensions["idp"].
+    from . import admin, api, demo, enterprise, ops, person
+    for area in (admin, enterprise, ops, person, api, demo):
+        area.init_app(app)
     return app

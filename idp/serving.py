@@ -36,7 +36,15 @@ class IdpApplication(BaseApplication):
 
     def load(self):
         from . import create_app
-        return create_app(self.config_path)
+        from .errors import DatabaseUnavailable
+        app = create_app(self.config_path)
+        try:
+            # Load the signing keys now: a wrong IDP_KEYS_PASSPHRASE or a missing key file
+            # stops the worker at boot rather than failing the first token request.
+            app.extensions["idp"].keyring.jwks()
+        except DatabaseUnavailable:
+            log.warning("database unavailable at start; keys load on the first request")
+        return app
 
 
 def prepare_multiproc_dir() -> tuple[str, bool]:

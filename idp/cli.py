@@ -6,23 +6,10 @@ the console and API use.  Failures print a clear message and exit non-zero.
 from __future__ import annotations
 
 import logging
-import sys
 
 import click
 
-from .cli_support import app_of
-from .errors import IdpError
-
-
-class IdpGroup(click.Group):
-    """Turns IdpError into a one-line message and exit status 1."""
-
-    def invoke(self, ctx):
-        try:
-            return super().invoke(ctx)
-        except IdpError as exc:
-            click.echo(f"error: {exc.description}", err=True)
-            sys.exit(1)
+from .cli_support import IdpGroup, app_of
 
 
 @click.group(cls=IdpGroup)

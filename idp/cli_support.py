@@ -2,8 +2,22 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import click
+
+from .errors import IdpError
+
+
+class IdpGroup(click.Group):
+    """Turns IdpError into a one-line message and exit status 1."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except IdpError as exc:
+            click.echo(f"error: {exc.description}", err=True)
+            sys.exit(1)
 
 
 def app_of(ctx, init=False):

@@ -11,7 +11,7 @@ import time
 
 import click
 
-from ..errors import IdpError
+from ..cli_support import IdpGroup
 from ..store.audit import verify_chain
 from ..store.models import AuditEvent
 from . import auditlog
@@ -30,16 +30,7 @@ def _svc(ctx):
     return _state(ctx).services["admin"]
 
 
-class _Group(click.Group):
-    def invoke(self, ctx):
-        try:
-            return super().invoke(ctx)
-        except IdpError as exc:
-            click.echo(f"error: {exc.description}", err=True)
-            sys.exit(1)
-
-
-@click.group(cls=_Group)
+@click.group(cls=IdpGroup)
 def admin():
     """Admin accounts and registration tokens."""
 
@@ -102,7 +93,7 @@ def admin_initial_token(ctx, ttl, as_json):
 
 
 # -- audit ----------------------------------------------------------------------------------------
-@click.group(cls=_Group)
+@click.group(cls=IdpGroup)
 def audit():
     """Verify, follow and export the audit trail."""
 

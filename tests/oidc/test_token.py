@@ -278,3 +278,24 @@ def test_unknown_grant_type_description_is_safe(rp, client, grant_type, shown):
     if shown:
         assert body["error_description"] == shown
     assert len(body["error_description"]) <= 200
+
+
+def test_client_credentials_successes_are_counted_not_chained(app, client):
+    """Machine tokens go to the metrics; the audit trail keeps only their failures."""
+    from sqlalchemy import func, select
+    from idp.store.models import AuditEvent
+    state = app.extensions["idp"]
+    machine, secret = state.clients.create({"client_name": "m2m", "grant_types": ["client_credentials"],
+                                            "scope": "liveness"})
+    for _ in range(3):
+        assert client.post("/token", data={"grant_type": "client_credentials"},
+                           headers=_basic(machine.client_id, secret)).status_code == 200
+    client.post("/token", data={"grant_type": "client_credentials"},
+                headers=_basic(machine.client_id, "wrong"))
+    with state.db.session(write=False) as s:
+        rows = s.execute(select(AuditEvent.outcome, func.count()).where(
+            AuditEvent.event == "token", AuditEvent.client_id == machine.client_id)
+            .group_by(AuditEvent.outcome)).all()
+    assert dict(rows) == {"failure": 1}
+    metrics = client.get("/metrics").get_data(as_text=True)
+    assert 'grant_type="client_credentials"' in metrics

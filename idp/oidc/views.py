@@ -35,6 +35,7 @@ def discovery_document(provider) -> dict:
         "introspection_endpoint": f"{iss}/introspect",
         "revocation_endpoint": f"{iss}/revoke",
         "end_session_endpoint": f"{iss}/end-session",
+        "registration_endpoint": f"{iss}/register",  # RFC 7591; needs an initial access token
         "scopes_supported": list(SCOPES),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],

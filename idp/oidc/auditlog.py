@@ -147,11 +147,22 @@ class _PgWriter:
         self.conn = None
 
     def append(self, events: list[dict]) -> None:
+        # A connection kept from before a database outage fails on first use: try once
+        # more on a fresh one before telling the request the database is unavailable.
+        reused = self.conn is not None and not self.conn.closed
+        try:
+            self._append(events)
+        except DatabaseUnavailable:
+            if not reused:
+                raise
+            self._append(events)
+
+    def _append(self, events: list[dict]) -> None:
         import psycopg
         from psycopg.types.json import Json
         try:
             if self.conn is None or self.conn.closed:
-                self.conn = psycopg.connect(self.conninfo)
+                self.conn = psycopg.connect(self.conninfo, connect_timeout=3)
             conn = self.conn
             with conn.pipeline():
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (audit._LOCK_KEY,))

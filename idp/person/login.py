@@ -65,20 +65,24 @@ def finish(service: PersonService, txn: LoginTransaction, *, session_id, nonce,
     try:
         service.limiter.check(keys)
     except LockedOut:
-        service.audit("login.person", "failure", client_id=txn.client_id, person=person,
+        service.audit("login", "failure", client_id=txn.client_id, person=person,
                       reason="locked_out", details={"mode": pending.mode})
         raise
     verdict = service.judge(pending, frames)
     service.record(verdict, keys)
     details = {"mode": pending.mode, "actions": pending.actions, **verdict.audit_details()}
+    # Two events: the face check with every score (the dashboard's liveness pass rate), and
+    # the login's outcome (logins by method and outcome; a success is audited by
+    # complete_login).
+    service.audit("liveness.check", "success" if verdict.ok else "failure",
+                  client_id=txn.client_id, person=person,
+                  reason=None if verdict.ok else verdict.public_reason, details=details)
     if not verdict.ok:
-        service.audit("login.person", "failure", client_id=txn.client_id, person=person,
-                      reason=verdict.public_reason, details=details)
+        service.audit("login", "failure", client_id=txn.client_id, person=person,
+                      reason=verdict.public_reason, details={"mode": pending.mode})
         return {"ok": False, "reason": verdict.public_reason, "redirect": None}
     active = pending.mode == "active" and bool(verdict.actions_passed)
     acr, amr = (ACR_FACE_ACTIVE, AMR_ACTIVE) if active else (ACR_FACE, AMR_PASSIVE)
-    service.audit("login.person", "success", client_id=txn.client_id, person=person,
-                  details={**details, "acr": acr})
     subject = service.provider.subjects.person(person["id"])
     url = complete_login(txn, subject, acr, amr, claims=person_claims(person), method="person",
                          audit_subject=service.masked(person["id"]))

@@ -90,18 +90,19 @@ def test_every_attempt_is_audited_with_the_id_number_masked(app):
         rows = [(e.event, e.outcome, e.subject, e.reason, e.ip, e.client_id, dict(e.details))
                 for e in events]
     kinds = [(r[0], r[1]) for r in rows]
-    assert kinds == [("login.person.start", "info"), ("login.person", "failure"),
-                     ("login.person.start", "info"), ("login.person", "success"),
-                     ("login", "success")]
+    assert kinds == [("login.person.start", "info"), ("liveness.check", "failure"),
+                     ("login", "failure"), ("login.person.start", "info"),
+                     ("liveness.check", "success"), ("login", "success")]
     for event, outcome, subject, reason, ip, client_id, details in rows:
         assert subject == "1****************X" and client_id == b.rp.client_id
         assert ip == "127.0.0.1"
     start = rows[0][6]
     assert start["consent"] is True and start["mode"] == "passive"
-    failure = rows[1]
-    assert failure[3] == "login_failed" and failure[6]["engine_reason"] == "spoof"
-    assert failure[6]["score"] == 0.1 and failure[6]["registry"] == "found"
-    assert rows[3][6]["similarity"] == 0.9 and rows[3][6]["acr"] == ACR_FACE
+    check = rows[1]
+    assert check[3] == "login_failed" and check[6]["engine_reason"] == "spoof"
+    assert check[6]["score"] == 0.1 and check[6]["registry"] == "found"
+    assert rows[2][3] == "login_failed"
+    assert rows[4][6]["similarity"] == 0.9 and rows[5][6]["acr"] == ACR_FACE
 
 
 def _events(app, event):
@@ -126,6 +127,6 @@ def test_lockouts_are_audited(person_app):
     b.send(b.challenge(), [frame("spoof")])
     assert b.send(ch, [frame("live:1")]).status_code == 429
     assert b.start().status_code == 429
-    assert _events(app, "login.person")[-1] == ("failure", "locked_out", "1****************X")
+    assert _events(app, "login")[-1] == ("failure", "locked_out", "1****************X")
     assert _events(app, "login.person.start")[-1] == ("failure", "too_many_requests",
                                                       "1****************X")

@@ -37,7 +37,7 @@ def _audit_reasons(app):
     from sqlalchemy import select
     from idp.store.models import AuditEvent
     with app.extensions["idp"].db.session(write=False) as s:
-        rows = s.execute(select(AuditEvent).where(AuditEvent.event == "login.person")
+        rows = s.execute(select(AuditEvent).where(AuditEvent.event == "liveness.check")
                          .order_by(AuditEvent.id)).scalars().all()
         return [(r.outcome, r.details.get("engine_reason")) for r in rows]
 

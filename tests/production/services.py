@@ -95,7 +95,8 @@ class TcpProxy:
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         listener.bind(("127.0.0.1", self.port))
         listener.listen(128)
-        self._listener = listener
+        with self._lock:
+            self._listener = listener
         self._thread = threading.Thread(target=self._accept, args=(listener,), daemon=True)
         self._thread.start()
 
@@ -112,6 +113,10 @@ class TcpProxy:
                 client.close()
                 continue
             with self._lock:
+                if self._listener is not listener:  # cut while this one was being set up
+                    for sock in (client, upstream):
+                        sock.close()
+                    return
                 self._socks.update((client, upstream))
             for a, b in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
@@ -133,11 +138,17 @@ class TcpProxy:
                     pass
 
     def cut(self) -> None:
-        if self._listener is not None:
-            self._listener.close()
-            self._listener = None
         with self._lock:
+            listener, self._listener = self._listener, None
             socks, self._socks = self._socks, set()
+        if listener is not None:
+            try:
+                # shutdown wakes the accept() blocked in the other thread (close alone does
+                # not on Linux, and that accept would go on forwarding a new connection)
+                listener.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            listener.close()
         for s in socks:
             try:
                 s.shutdown(socket.SHUT_RDWR)

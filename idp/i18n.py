@@ -40,11 +40,16 @@ def pick_locale(preferred: list[str] | None = None) -> str:
     return "en" if best == "en" else "zh-CN"
 
 
-def t(key: str) -> str:
-    pair = STRINGS.get(key)
+def translate(table: dict, key: str) -> str:
+    """``key`` from a (zh-CN, en) table in the request's locale; unknown keys show as is."""
+    pair = table.get(key)
     if pair is None:
         return key
     return pair[1] if g.get("locale") == "en" else pair[0]
+
+
+def t(key: str) -> str:
+    return translate(STRINGS, key)
 
 
 def init_app(app) -> None:

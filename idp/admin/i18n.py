@@ -4,7 +4,7 @@ The locale is the one ``idp.i18n`` picks per request (``?lang=``, then Accept-La
 """
 from __future__ import annotations
 
-from flask import g
+from ..i18n import translate
 
 STRINGS = {
     "console": ("管理控制台", "Admin console"),
@@ -75,10 +75,7 @@ STRINGS = {
 
 
 def at(key: str) -> str:
-    pair = STRINGS.get(key)
-    if pair is None:
-        return key
-    return pair[1] if g.get("locale") == "en" else pair[0]
+    return translate(STRINGS, key)
 
 
 def init_app(app) -> None:

@@ -2,7 +2,7 @@
 copies of the few messages it shows while capturing)."""
 from __future__ import annotations
 
-from flask import g
+from ..i18n import translate
 
 STRINGS = {
     "method": ("刷脸登录（个人）", "Face login (individuals)"),
@@ -36,7 +36,4 @@ STRINGS = {
 
 
 def pt(key: str) -> str:
-    pair = STRINGS.get(key)
-    if pair is None:
-        return key
-    return pair[1] if g.get("locale") == "en" else pair[0]
+    return translate(STRINGS, key)

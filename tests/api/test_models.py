@@ -14,11 +14,7 @@ OBAMA = make_number("31010119610804001")
 
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory):
-    from idp.person.engine import FaceEngine
-    faces.need_faces()
-    engine = FaceEngine(faces.models_dir(tmp_path_factory))
-    engine.warm_up()
-    return engine
+    return faces.warm_engine(tmp_path_factory)
 
 
 @pytest.fixture

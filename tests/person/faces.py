@@ -45,6 +45,15 @@ def models_dir(tmp_factory) -> Path:
     return target
 
 
+def warm_engine(tmp_factory):
+    """A FaceEngine on the real models, loaded and warmed (skips where they are absent)."""
+    from idp.person.engine import FaceEngine
+    need_faces()
+    engine = FaceEngine(models_dir(tmp_factory))
+    engine.warm_up()
+    return engine
+
+
 def read(name: str) -> bytes:
     return (need_faces() / f"{name}.jpg").read_bytes()
 

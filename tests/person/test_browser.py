@@ -24,11 +24,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.models]
 
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory):
-    from idp.person.engine import FaceEngine
-    faces.need_faces()
-    engine = FaceEngine(faces.models_dir(tmp_path_factory))
-    engine.warm_up()
-    return engine
+    return faces.warm_engine(tmp_path_factory)
 
 
 def _app(make_app, engine, port):

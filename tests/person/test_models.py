@@ -14,11 +14,7 @@ FAILED = {"ok": False, "reason": "login_failed", "redirect": None}
 
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory):
-    from idp.person.engine import FaceEngine
-    faces.need_faces()
-    engine = FaceEngine(faces.models_dir(tmp_path_factory))
-    engine.warm_up()
-    return engine
+    return faces.warm_engine(tmp_path_factory)
 
 
 @pytest.fixture

@@ -15,9 +15,7 @@ OBAMA = make_number("31010119610804001")
 
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory):
-    from idp.person.engine import FaceEngine
-    faces.need_faces()
-    return FaceEngine(faces.models_dir(tmp_path_factory))
+    return faces.warm_engine(tmp_path_factory)
 
 
 def test_import_then_login(make_app, engine, tmp_path):

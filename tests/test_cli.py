@@ -241,3 +241,8 @@ def test_update_keeps_server_side_metadata_and_show_hides_it(tmp_path):
     assert clients.get(client_id).metadata["registration_access_token_hash"] == "ab" * 32
     shown = runner.invoke(main, ["clients", "show", client_id, "--json"], env=env).stdout
     assert "registration_access_token_hash" not in shown and '"P2"' in shown
+
+
+def test_client_ids_never_look_like_options():
+    from idp.clients.service import new_client_id
+    assert all(new_client_id()[0].isalnum() for _ in range(2000))

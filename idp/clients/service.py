@@ -22,6 +22,14 @@ def new_secret() -> str:
     return secrets.token_urlsafe(32)
 
 
+def new_client_id() -> str:
+    """A random id that never starts with "-", so it is never read as a CLI option."""
+    while True:
+        client_id = secrets.token_urlsafe(18)
+        if client_id[0].isalnum():
+            return client_id
+
+
 class ClientService:
     def __init__(self, database, *, cache_seconds: float = 1.0):
         self.db = database
@@ -67,7 +75,7 @@ class ClientService:
         if is_admin and "client_credentials" not in meta["grant_types"]:
             raise InvalidClientMetadata("an admin client must use the client_credentials grant")
         secret = None if meta["token_endpoint_auth_method"] in {"none", "private_key_jwt"} else new_secret()
-        client_id = secrets.token_urlsafe(18)
+        client_id = new_client_id()
         row = Client(client_id=client_id, client_secret_hash=hash_secret(secret) if secret else None,
                      client_name=meta["client_name"], enabled=True, is_admin=is_admin,
                      metadata_=meta, created_at=time.time(), updated_at=time.time())

@@ -8,32 +8,20 @@ import pytest
 from click.testing import CliRunner
 
 from idp.cli import main
+from tests.helpers.cli import app_for, cli_env, cli_runner
 
 
 @pytest.fixture
 def env(tmp_path):
-    return {"IDP_INSTANCE_DIR": str(tmp_path / "instance"), "IDP_KEYS_DIR": str(tmp_path / "keys"),
-            "IDP_SECRET_KEY": "s" * 48, "IDP_MODELS_DIR": str(tmp_path / "models")}
+    return cli_env(tmp_path)
 
 
 @pytest.fixture
 def idp(env):
-    runner = CliRunner()
-
-    def run(*args, ok=True, input=None):
-        result = runner.invoke(main, list(args), env=env, input=input, catch_exceptions=False)
-        if ok:
-            assert result.exit_code == 0, result.output
-        return result
-
-    run("init")
-    return run
+    return cli_runner(env)
 
 
-def _app(env):
-    from idp import create_app
-    return create_app(instance_dir=env["IDP_INSTANCE_DIR"], keys_dir=env["IDP_KEYS_DIR"],
-                      secret_key=env["IDP_SECRET_KEY"])
+_app = app_for
 
 
 def _cc_status(env, client_id, secret) -> int:
@@ -102,12 +90,12 @@ def test_clients_lifecycle(idp, env):
     idp("clients", "enable", cid)
     assert _cc_status(env, cid, new_secret) == 200
 
-    refused = idp("clients", "delete", cid, input="n\n", ok=False)
+    refused = idp("clients", "delete", cid, input="n\n", code=None)
     assert refused.exit_code != 0
     assert json.loads(idp("clients", "list", "--json").stdout) != []
     idp("clients", "delete", cid, "--yes")
     assert json.loads(idp("clients", "list", "--json").stdout) == []
-    missing = idp("clients", "show", cid, ok=False)
+    missing = idp("clients", "show", cid, code=None)
     assert missing.exit_code == 1 and "no client" in missing.output
 
 
@@ -121,7 +109,7 @@ def test_public_client_has_no_secret(idp):
     data = json.loads(idp("clients", "create", "--name", "SPA", "--redirect-uri",
                           "https://spa.example/cb", "--auth-method", "none", "--json").stdout)
     assert "client_secret" not in data and data["token_endpoint_auth_method"] == "none"
-    result = idp("clients", "rotate-secret", data["client_id"], ok=False)
+    result = idp("clients", "rotate-secret", data["client_id"], code=None)
     assert result.exit_code == 1 and "no secret to rotate" in result.output
 
 
@@ -146,7 +134,7 @@ def test_private_key_jwt_client_from_jwks_file(idp, tmp_path):
     (["--grant-type", "authorization_code"], "redirect_uris is required"),
 ])
 def test_invalid_client_is_refused_and_nothing_created(idp, args, message):
-    result = idp("clients", "create", "--name", "Bad", *args, ok=False)
+    result = idp("clients", "create", "--name", "Bad", *args, code=None)
     assert result.exit_code == 1
     assert message in result.output
     assert json.loads(idp("clients", "list", "--json").stdout) == []
@@ -155,14 +143,14 @@ def test_invalid_client_is_refused_and_nothing_created(idp, args, message):
 def test_duplicate_name_is_refused(idp):
     idp("clients", "create", "--name", "Twin", "--redirect-uri", "https://t.example/cb")
     result = idp("clients", "create", "--name", "Twin", "--redirect-uri", "https://t.example/cb",
-                 ok=False)
+                 code=None)
     assert result.exit_code == 1 and "already exists" in result.output
 
 
 def test_unknown_client_commands_fail_cleanly(idp):
     for args in (["update", "nope", "--name", "x"], ["rotate-secret", "nope"], ["disable", "nope"],
                  ["delete", "nope", "--yes"]):
-        result = idp("clients", *args, ok=False)
+        result = idp("clients", *args, code=None)
         assert result.exit_code == 1 and "no client" in result.output, args
 
 
@@ -205,41 +193,23 @@ def test_init_with_a_wrong_passphrase_fails_clearly(env):
     assert "IDP_KEYS_PASSPHRASE" in result.output and "Traceback" not in result.output
 
 
-def test_create_with_es256_id_tokens_and_logo(tmp_path):
-    import json as _json
-    from click.testing import CliRunner
-    from idp.cli import main
-    env = {"IDP_INSTANCE_DIR": str(tmp_path / "i"), "IDP_KEYS_DIR": str(tmp_path / "k")}
-    runner = CliRunner()
-    assert runner.invoke(main, ["init"], env=env).exit_code == 0
-    result = runner.invoke(main, ["clients", "create", "--name", "ES", "--redirect-uri",
-                                  "https://a.example/cb", "--id-token-alg", "ES256",
-                                  "--logo-uri", "https://a.example/logo.png", "--json"], env=env)
-    assert result.exit_code == 0, result.output
-    data = _json.loads(result.stdout[result.stdout.index("{"):])
+def test_create_with_es256_id_tokens_and_logo(idp):
+    data = json.loads(idp("clients", "create", "--name", "ES", "--redirect-uri",
+                          "https://a.example/cb", "--id-token-alg", "ES256",
+                          "--logo-uri", "https://a.example/logo.png", "--json").stdout)
     assert data["id_token_signed_response_alg"] == "ES256"
     assert data["logo_uri"] == "https://a.example/logo.png"
 
 
-def test_update_keeps_server_side_metadata_and_show_hides_it(tmp_path):
-    import json as _json
-    from click.testing import CliRunner
-    from idp import create_app
-    from idp.cli import main
-    env = {"IDP_INSTANCE_DIR": str(tmp_path / "i"), "IDP_KEYS_DIR": str(tmp_path / "k")}
-    runner = CliRunner()
-    assert runner.invoke(main, ["init"], env=env).exit_code == 0
-    out = runner.invoke(main, ["clients", "create", "--name", "P", "--redirect-uri",
-                               "https://a.example/cb", "--json"], env=env).stdout
-    client_id = _json.loads(out[out.index("{"):])["client_id"]
-    app = create_app(instance_dir=str(tmp_path / "i"), keys_dir=str(tmp_path / "k"))
-    clients = app.extensions["idp"].clients
+def test_update_keeps_server_side_metadata_and_show_hides_it(idp, env):
+    client_id = json.loads(idp("clients", "create", "--name", "P", "--redirect-uri",
+                               "https://a.example/cb", "--json").stdout)["client_id"]
+    clients = _app(env).extensions["idp"].clients
     clients.set_private_metadata(client_id, {"registration_access_token_hash": "ab" * 32})
-    result = runner.invoke(main, ["clients", "update", client_id, "--name", "P2", "--json"], env=env)
-    assert result.exit_code == 0, result.output
+    idp("clients", "update", client_id, "--name", "P2", "--json")
     clients._cache.clear()
     assert clients.get(client_id).metadata["registration_access_token_hash"] == "ab" * 32
-    shown = runner.invoke(main, ["clients", "show", client_id, "--json"], env=env).stdout
+    shown = idp("clients", "show", client_id, "--json").stdout
     assert "registration_access_token_hash" not in shown and '"P2"' in shown
 
 

@@ -6,37 +6,24 @@ import re
 
 import pyotp
 import pytest
-from click.testing import CliRunner
 from sqlalchemy import update
 
-from idp.cli import main
 from idp.store.models import AuditEvent
 from tests.admin.conftest import Account, Console
+from tests.helpers.cli import app_for, cli_env, cli_runner
 
 
 @pytest.fixture
 def env(tmp_path):
-    return {"IDP_INSTANCE_DIR": str(tmp_path / "instance"), "IDP_KEYS_DIR": str(tmp_path / "keys"),
-            "IDP_SECRET_KEY": "s" * 48, "IDP_MODELS_DIR": str(tmp_path / "models")}
+    return cli_env(tmp_path)
 
 
 @pytest.fixture
 def idp(env):
-    runner = CliRunner()
-
-    def run(*args, code=0, input=None):
-        result = runner.invoke(main, list(args), env=env, input=input, catch_exceptions=False)
-        assert result.exit_code == code, result.output
-        return result
-
-    run("init")
-    return run
+    return cli_runner(env)
 
 
-def _app(env):
-    from idp import create_app
-    return create_app(instance_dir=env["IDP_INSTANCE_DIR"], keys_dir=env["IDP_KEYS_DIR"],
-                      secret_key=env["IDP_SECRET_KEY"])
+_app = app_for
 
 
 def test_admin_create_prints_totp_uri_and_recovery_codes(idp, env):

@@ -66,7 +66,7 @@ def _dequantize_array(q, scale, zero_point, axis: int, block: int):
 
 
 def dequantize(model):
-    onnx = _onnx()
+    _onnx()  # a clear error when the optional onnx package is missing
     from onnx import helper, numpy_helper
     graph = model.graph
     inits = {i.name: numpy_helper.to_array(i) for i in graph.initializer}

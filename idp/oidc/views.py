@@ -11,7 +11,6 @@ from flask import Blueprint, Response, current_app, redirect, request
 
 from ..errors import InvalidRequest, Unauthorized, UnsupportedMediaType
 from ..interaction import ACR_VALUES
-from ..web import set_session_cookie
 from . import authorize as az
 from .claims import CLAIMS_SUPPORTED, release
 from .sessions import COOKIE

@@ -132,7 +132,6 @@ def test_ten_megabytes_is_refused_first_and_fast(world):
 
 def test_payload_must_be_a_json_object(world):
     from idp.elicense.holder import make_jws
-    from idp.elicense.jws import ParsedJWS  # noqa: F401 - the public parse result type
     licence = world.licence()
     token = make_jws(["not", "an", "object"], licence.key, licence.chain)
     assert reason_of(world.verifier(), token) == "payload_malformed"

@@ -42,14 +42,13 @@ def _observation(fr: FrameResult) -> Observation | None:
     return Observation(fr.quality["yaw"], fr.quality["pitch"], face_scale(fr.box))
 
 
-def _best_frame(frames: list[FrameResult]) -> int | None:
-    """The most frontal frame among those with one face, passing frames first."""
-    usable = [i for i, f in enumerate(frames) if f.quality is not None and f.faces == 1]
-    if not usable:
+def _rank(frame: FrameResult) -> tuple | None:
+    """Sort key of the best frame (smallest first): one face, passing frames first, then the
+    most frontal, then the largest face; None when the frame cannot be matched at all."""
+    if frame.quality is None or frame.faces != 1:
         return None
-    return min(usable, key=lambda i: (frames[i].reason is not None,
-                                      abs(frames[i].quality["yaw"]) + abs(frames[i].quality["pitch"]),
-                                      -frames[i].quality["face_px"]))
+    q = frame.quality
+    return frame.reason is not None, abs(q["yaw"]) + abs(q["pitch"]), -q["face_px"]
 
 
 def _replays(results: list[FrameResult], seen: SeenFrames | None, ttl: int) -> list[int]:
@@ -85,11 +84,15 @@ def run_session(analyzer: FrameAnalyzer, frames: Sequence[bytes], actions=None,
         out.reason, out.detail = "too_many_frames", f"{len(frames)} > {s.max_frames}"
         return out
     hashes = []
-    for i, data in enumerate(frames):  # one at a time: no decoded image outlives its frame
+    best = best_rank = None  # the best frame so far: the only decoded image kept
+    for i, data in enumerate(frames):
         a = analyzer.analyse(data, pose_gate=not actions or i < s.baseline_frames,
                              want_phash=seen is not None)
         out.frames.append(a.result)
         hashes.append(a.phash)
+        rank = _rank(a.result)
+        if rank is not None and (best_rank is None or rank < best_rank):
+            best, best_rank = (i, a), rank  # ties keep the earlier frame
     t1 = time.perf_counter()
     replayed = _replays(out.frames, seen, s.replay_ttl)
     for i in replayed:
@@ -106,10 +109,14 @@ def run_session(analyzer: FrameAnalyzer, frames: Sequence[bytes], actions=None,
         check = verify_actions([_observation(f) for f in out.frames], actions, s.challenge())
         out.actions_passed, out.action_frames, challenge_detail = check.passed, check.frames, check.detail
     t3 = time.perf_counter()
-    out.best_frame = _best_frame(out.frames)
+    ranked = [(r, i) for i, r in enumerate(map(_rank, out.frames)) if r is not None]
+    out.best_frame = min(ranked)[1] if ranked else None  # after replays were marked
     if reference is not None and out.best_frame is not None:
-        embedding = analyzer.embed(frames[out.best_frame], out.frames[out.best_frame])
+        # The kept analysis image is reused; ``embed`` decodes again only when it is too small.
+        kept = best[1] if best is not None and best[0] == out.best_frame else None
+        embedding = analyzer.embed(frames[out.best_frame], out.frames[out.best_frame], kept)
         out.match = match_dict(reference, embedding, s.match)
+    best = None
     t4 = time.perf_counter()
 
     failing = next((f for f in out.frames if f.reason is not None), None)

@@ -8,6 +8,7 @@ on the app's database and secret, the same keys the login uses.
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 import click
@@ -64,14 +65,20 @@ def import_command(ctx, csv_file, photos_dir, encoding, as_json):
             bar.__enter__()
         bar.update(1)
 
+    source = {"file": os.path.basename(csv_file)}  # the name only: paths can name people
     try:
         report = import_persons(target, csv_file, photos_dir, engine.make_template,
                                 progress=progress, encoding=encoding)
     except ImportFileError as error:
+        _audit(state, "failure", reason="bad_file", details={**source, "error": str(error)[:200]})
         raise click.ClickException(str(error)) from None
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
+    # The console's registry page lists these; counts and reasons only, never a row's content.
+    _audit(state, "success" if not report.rejected else "info",
+           details={**source, "total": report.total, "imported": report.imported,
+                    "rejected": report.rejected, "by_reason": report.by_reason()})
     if as_json:
         click.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
         return
@@ -79,6 +86,10 @@ def import_command(ctx, csv_file, photos_dir, encoding, as_json):
     for rejection in report.rejections:
         detail = f" ({rejection.detail})" if rejection.detail else ""
         click.echo(f"  row {rejection.row}: {rejection.reason}{detail}")
+
+
+def _audit(state, outcome: str, *, reason=None, details: dict) -> None:
+    state.provider.audit("registry.import", outcome, method="cli", reason=reason, details=details)
 
 
 @registry.command("count")

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from idp.admin import auditlog
 from idp.cli import main
 
 from . import faces
@@ -41,6 +42,13 @@ def test_import_then_login(make_app, engine, tmp_path):
     assert T1 not in result.output and "李华" not in result.output
     count = CliRunner().invoke(main, ["registry", "count"], obj={"app": app, "initialised": True})
     assert count.output.strip() == "2"
+    # One audit event with the counts (the console's registry page lists them), no row content.
+    with state.db.session(write=False) as s:
+        events, _ = auditlog.search(s, event="registry.import")
+    assert [(e["outcome"], e["details"]["imported"], e["details"]["rejected"]) for e in events] \
+        == [("info", 2, 2)]
+    assert events[0]["details"]["by_reason"] == {"no_face": 1, "invalid_id_number": 1}
+    assert events[0]["details"]["file"] == "persons.csv" and T1 not in str(events[0])
     b = Browser(app)
     resp = b.send(b.challenge(id_number=T1, name="李华"), faces.still_frames("live_T1", salt=50))
     assert resp.status_code == 200 and resp.get_json()["ok"] is True

@@ -3,6 +3,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
+from idp.admin import auditlog
 from idp.cli import main
 from idp.registry import make_registry
 
@@ -74,3 +75,7 @@ def test_import_of_a_bad_file_fails_clearly(app, files, tmp_path):
     bad.write_text("number,name\n")
     result = run(app, "registry", "import", str(bad), "--photos", files[1])
     assert result.exit_code == 1 and "lacks the column(s) id_number, photo" in result.output
+    with app.extensions["idp"].db.session(write=False) as s:
+        events, _ = auditlog.search(s, event="registry.import")
+    assert [(e["outcome"], e["reason"], e["details"]["file"]) for e in events] \
+        == [("failure", "bad_file", "bad.csv")]

@@ -5,11 +5,13 @@ the console and API use.  Failures print a clear message and exit non-zero.
 """
 from __future__ import annotations
 
+import json
 import logging
 
 import click
 
-from .cli_support import IdpGroup, app_of
+from .cli_support import IdpGroup, app_of, state_of
+from .store.purge import DEFAULT_GRACE
 
 
 @click.group(cls=IdpGroup)
@@ -76,6 +78,28 @@ def serve(ctx, host, port, workers, threads, worker_class, timeout, graceful_tim
     run_gunicorn(ctx.obj.get("config"), host=host, port=port, workers=workers, threads=threads,
                  worker_class=worker_class, timeout=timeout, graceful_timeout=graceful_timeout,
                  max_requests=max_requests)
+
+
+@main.command()
+@click.option("--grace", default=DEFAULT_GRACE, show_default=True, type=click.FloatRange(min=0),
+              help="Keep rows this many seconds past their expiry (clock skew between nodes).")
+@click.option("--dry-run", is_flag=True, help="Only count what would be deleted.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def purge(ctx, grace, dry_run, as_json):
+    """Delete expired grants, refresh tokens and consents (run it daily, e.g. from cron)."""
+    from .store.purge import count_expired, purge_expired
+    state = state_of(ctx)
+    if dry_run:
+        counts = count_expired(state.db, grace=grace)
+    else:
+        counts = purge_expired(state.db, grace=grace)
+        state.provider.audit("maintenance.purge", "success", method="cli", details=counts)
+    if as_json:
+        click.echo(json.dumps({"dry_run": dry_run, **counts}))
+        return
+    verb = "would delete" if dry_run else "deleted"
+    click.echo(f"{verb}: " + ", ".join(f"{n} {name.replace('_', ' ')}" for name, n in counts.items()))
 
 
 def _register_groups():

@@ -51,7 +51,8 @@ FROM ${PYTHON_IMAGE} AS runtime
 RUN apt-get update \
  && apt-get install -y --no-install-recommends libglib2.0-0 libgomp1 \
  && rm -rf /var/lib/apt/lists/* \
- && useradd --system --uid 10001 --user-group --home-dir /srv/idp --shell /usr/sbin/nologin idp \
+ && groupadd --system --gid 10001 idp \
+ && useradd --system --uid 10001 --gid idp --home-dir /srv/idp --shell /usr/sbin/nologin idp \
  && mkdir -p /srv/idp/keys /srv/idp/instance \
  && chown -R idp:idp /srv/idp
 COPY --from=build /opt/idp /opt/idp
@@ -71,7 +72,9 @@ USER idp:idp
 VOLUME ["/srv/idp/keys"]
 EXPOSE 8000
 STOPSIGNAL SIGTERM
+# Probes the address `idp serve` binds from IDP_HOST/IDP_PORT (set the port with IDP_PORT, not
+# with `serve --port`, or this probe looks in the wrong place); a wildcard host means loopback.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
-    CMD ["python", "-c", "import sys, urllib.request; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2).status == 200 else 1)"]
+    CMD ["python", "-c", "import os, sys, urllib.request; e = os.environ.get; h = e('IDP_HOST') or '0.0.0.0'; h = {'0.0.0.0': '127.0.0.1', '::': '::1'}.get(h, h); h = '[' + h + ']' if ':' in h else h; sys.exit(0 if urllib.request.urlopen('http://' + h + ':' + (e('IDP_PORT') or '8000') + '/healthz', timeout=2).status == 200 else 1)"]
 ENTRYPOINT ["idp"]
 CMD ["serve"]

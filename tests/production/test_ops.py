@@ -38,13 +38,29 @@ def test_healthz_needs_no_dependency(make_app):
     assert resp.headers["Cache-Control"] == "no-store"
 
 
-def test_readyz_reports_every_dependency(client):
-    resp = client.get("/readyz")
+def test_readyz_reports_every_dependency(make_app, tmp_path_factory):
+    from tests.person.faces import models_dir
+    app = make_app(models_dir=str(models_dir(tmp_path_factory)))
+    resp = app.test_client().get("/readyz")
     assert resp.status_code == 200, resp.get_json()
     body = resp.get_json()
     assert body["status"] == "ready"
-    assert {"database", "store", "keys"} <= set(body["checks"])
+    assert {"database", "store", "keys", "models"} <= set(body["checks"])
     assert set(body["checks"].values()) == {"ok"}
+
+
+def test_readyz_fails_while_the_face_models_are_missing(make_app, tmp_path):
+    (tmp_path / "no-models").mkdir()
+    app = make_app(models_dir=str(tmp_path / "no-models"))
+    resp = app.test_client().get("/readyz")
+    assert resp.status_code == 503
+    body = resp.get_json()
+    assert body["not_ready"] == ["models"] and body["checks"]["models"] == "not ready"
+    assert app.test_client().get("/healthz").status_code == 200
+    # A node deliberately without face login (IDP_MODELS_REQUIRED=0) is ready without them.
+    app = make_app(models_dir=str(tmp_path / "no-models"), models_required=False)
+    resp = app.test_client().get("/readyz")
+    assert resp.status_code == 200 and "models" not in resp.get_json()["checks"]
 
 
 def test_readyz_names_what_is_not_ready(make_app):

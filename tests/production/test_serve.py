@@ -16,7 +16,7 @@ def test_idp_serve_runs_gunicorn_and_stops_gracefully(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("IDP_", "PROMETHEUS_"))}
     env.update({"IDP_INSTANCE_DIR": str(tmp_path / "instance"), "IDP_KEYS_DIR": str(tmp_path / "keys"),
                 "IDP_SECRET_KEY": "s" * 48, "IDP_MODELS_DIR": str(tmp_path / "models"),
-                "IDP_LOG_JSON": "1", "PYTHONPATH": str(ROOT), "TMPDIR": str(tmp_path)})
+                "IDP_MODELS_REQUIRED": "0", "IDP_LOG_JSON": "1", "PYTHONPATH": str(ROOT), "TMPDIR": str(tmp_path)})
     init = subprocess.run([sys.executable, "-m", "idp.cli", "init"], env=env, cwd=ROOT,
                           capture_output=True, text=True, timeout=60)
     assert init.returncode == 0, init.stderr

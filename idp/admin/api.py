@@ -111,7 +111,8 @@ def authorities_add():
     actor = api_actor()
     body = json_body()
     return _json(_svc().add_authority(actor, body.get("certificate") or "", name=body.get("name"),
-                                      crl_source=body.get("crl_source")), 201)
+                                      crl_source=body.get("crl_source"),
+                                      ocsp_source=body.get("ocsp_source")), 201)
 
 
 @bp.get("/registry")

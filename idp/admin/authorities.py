@@ -3,7 +3,9 @@
 An upload must be exactly one PEM certificate that is a CA: basicConstraints ``cA=TRUE``,
 ``keyCertSign`` when key usage is present, and currently valid.  Its id is the SHA-256 of
 its DER encoding, so the same certificate cannot be added twice.  A self-signed CA is a
-trust anchor; any other CA is an intermediate used for building paths.
+trust anchor; any other CA is an intermediate used for building paths.  Each may name where
+its CRL is published (``crl_source``) and, optionally, its OCSP responder (``ocsp_source``: an
+http(s) URL, or ``aia`` for the URL in each certificate it issued).
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from cryptography.x509.oid import NameOID
 from sqlalchemy import select
 
 from ..clients.validation import check_uri
+from ..elicense.ocsp import parse_ocsp_source
 from ..errors import Conflict, InvalidRequest, NotFound, PayloadTooLarge
 from ..store.models import LicenceAuthority
 
@@ -95,10 +98,28 @@ def check_crl_source(value) -> str | None:
     raise InvalidRequest("the CRL source must be an http(s) URL or an absolute file path")
 
 
+def check_ocsp_source(value) -> str | None:
+    """An http(s) URL of the CA's OCSP responder, or ``aia``, or None (no OCSP checking).
+
+    Plain http is allowed, unlike for CRL sources here: OCSP is served over http (RFC 6960
+    appendix A) and its answers are signed and carry the request's nonce."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    message = "the OCSP source must be an http(s) URL of the responder, or 'aia'"
+    if not isinstance(value, str) or len(value) > 2000:
+        raise InvalidRequest(message)
+    try:
+        value = parse_ocsp_source(value)
+    except ValueError:
+        raise InvalidRequest(message) from None
+    return value
+
+
 def authority_json(row) -> dict:
     cert = x509.load_pem_x509_certificate(row.cert_pem.encode())
     return {"id": row.id, "name": row.name, "anchor": bool(row.is_anchor),
-            "crl_source": row.crl_source, "enabled": bool(row.enabled),
+            "crl_source": row.crl_source, "ocsp_source": row.ocsp_source,
+            "enabled": bool(row.enabled),
             "subject": cert.subject.rfc4514_string(), "issuer": cert.issuer.rfc4514_string(),
             "not_after": datetime.fromtimestamp(cert.not_valid_after_utc.timestamp(),
                                                 timezone.utc).strftime("%Y-%m-%d"),
@@ -114,12 +135,13 @@ class Authorities:
             rows = s.execute(select(LicenceAuthority).order_by(LicenceAuthority.created_at)).scalars()
             return [authority_json(r) for r in rows]
 
-    def add(self, session, ca: CaCertificate, *, name: str | None, crl_source: str | None) -> dict:
+    def add(self, session, ca: CaCertificate, *, name: str | None, crl_source: str | None,
+            ocsp_source: str | None = None) -> dict:
         if session.get(LicenceAuthority, ca.id) is not None:
             raise Conflict("this certificate is already a licence authority")
         row = LicenceAuthority(id=ca.id, name=(name or ca.name)[:200], cert_pem=ca.pem,
-                               is_anchor=ca.self_signed, crl_source=crl_source, enabled=True,
-                               created_at=time.time())
+                               is_anchor=ca.self_signed, crl_source=crl_source,
+                               ocsp_source=ocsp_source, enabled=True, created_at=time.time())
         session.add(row)
         session.flush()
         return authority_json(row)
@@ -132,12 +154,13 @@ class Authorities:
         row.enabled = enabled
 
     def trust_entries(self) -> tuple[list, list]:
-        """Enabled authorities as (anchors, intermediates) of (certificate, crl_source), the
-        shape ``LicenceVerifier`` takes."""
+        """Enabled authorities as (anchors, intermediates) of (certificate, crl_source,
+        ocsp_source), the shape ``LicenceVerifier`` takes."""
         anchors, intermediates = [], []
         with self.db.session(write=False) as s:
             rows = s.execute(select(LicenceAuthority).where(LicenceAuthority.enabled.is_(True))).scalars()
             for row in rows:
-                entry = (x509.load_pem_x509_certificate(row.cert_pem.encode()), row.crl_source)
+                entry = (x509.load_pem_x509_certificate(row.cert_pem.encode()), row.crl_source,
+                         row.ocsp_source)
                 (anchors if row.is_anchor else intermediates).append(entry)
         return anchors, intermediates

@@ -58,6 +58,8 @@ STRINGS = {
     "upload_ca": ("上传 CA 证书（PEM）", "Upload a CA certificate (PEM)"),
     "name": ("名称", "Name"), "crl_source": ("CRL 来源（URL 或绝对路径）",
                                                "CRL source (URL or absolute path)"),
+    "ocsp_source": ("OCSP 响应服务（URL，或 aia 表示使用证书中的地址）",
+                    "OCSP responder (URL, or aia for the one named in each certificate)"),
     "anchor": ("信任锚", "Trust anchor"), "intermediate": ("中间 CA", "Intermediate"),
     "subject": ("主体", "Subject"), "not_after": ("有效期至", "Valid until"),
     "persons": ("人员总数", "Persons"), "with_template": ("含人脸模板", "With face template"),

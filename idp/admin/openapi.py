@@ -126,7 +126,11 @@ def document(issuer: str) -> dict:
                              "type": "object", "required": ["certificate"], "properties": {
                                  "certificate": {"type": "string", "maxLength": 65536},
                                  "name": {"type": "string", "maxLength": 200},
-                                 "crl_source": {"type": "string"}}}}}},
+                                 "crl_source": {"type": "string", "description":
+                                                "http(s) URL or absolute path of the CA's CRL"},
+                                 "ocsp_source": {"type": "string", "description":
+                                                 "http(s) URL of the CA's OCSP responder, or "
+                                                 "'aia' for the URL in each certificate"}}}}}},
                          "responses": {**_ok({"type": "object"}, "Created", "201"),
                                        "409": _error("Already added"), "413": _error("Too large")}}},
             "/registry": {"get": {"summary": "Population registry counts and import status",

@@ -18,7 +18,7 @@ from ..store.audit import append_event
 from ..store.models import AuditEvent, Client, RegistryPerson
 from . import auditlog, roles
 from .accounts import AdminAccounts
-from .authorities import Authorities, check_crl_source, parse_ca_certificate
+from .authorities import Authorities, check_crl_source, check_ocsp_source, parse_ca_certificate
 from .clientjson import client_json, parse_client_input
 from .roles import Actor
 
@@ -174,14 +174,17 @@ class AdminService:
         self.check(actor, roles.AUTHORITIES_READ)
         return self.authorities.list()
 
-    def add_authority(self, actor: Actor, pem, *, name: str | None = None, crl_source=None) -> dict:
+    def add_authority(self, actor: Actor, pem, *, name: str | None = None, crl_source=None,
+                      ocsp_source=None) -> dict:
         self.check(actor, roles.AUTHORITIES_WRITE)
         ca = parse_ca_certificate(pem)
         crl = check_crl_source(crl_source)
+        ocsp = check_ocsp_source(ocsp_source)
         if name is not None and (not isinstance(name, str) or len(name) > 200):
             raise InvalidRequest("the name must be at most 200 characters")
         with self.db.session() as s:
-            added = self.authorities.add(s, ca, name=(name or "").strip() or None, crl_source=crl)
+            added = self.authorities.add(s, ca, name=(name or "").strip() or None, crl_source=crl,
+                                         ocsp_source=ocsp)
             self._audit(actor, "admin.authority.add", session=s, authority=ca.id, name=added["name"])
         return added
 

@@ -8,7 +8,8 @@ verifies.  The search is depth-limited and never revisits a certificate, so loop
 Then every certificate is checked: validity dates (section 6.1.3 (a)(2)), basic constraints
 and path length (section 6.1.4 (k)-(m)), key usage (section 6.1.4 (n); the licence needs
 digitalSignature), and no unprocessed critical extension (section 6.1.4 (o)).  Revocation is
-left to the caller (``crl.CrlProvider``), which gets the CRL sources of each certificate here.
+left to the caller (``crl.CrlProvider``, and ``ocsp.OcspChecker`` for CAs with an OCSP source),
+which gets the CRL sources of each certificate here.
 """
 from __future__ import annotations
 
@@ -37,9 +38,11 @@ class CertInfo:
     ski: bytes | None
     aki: bytes | None
     crl_source: str | None = None  # where this CA's own CRL is published (configured CAs)
+    ocsp_source: str | None = None  # its OCSP responder URL, or "aia" (configured CAs)
 
 
-def cert_info(cert: x509.Certificate, crl_source: str | None = None) -> CertInfo:
+def cert_info(cert: x509.Certificate, crl_source: str | None = None,
+              ocsp_source: str | None = None) -> CertInfo:
     """Parse what path building needs; ValueError when malformed, keys.UnsupportedKey for keys."""
     # cryptography parses fields lazily: touch every one used later so that a malformed
     # certificate fails here, once, and not in the middle of path building
@@ -59,11 +62,12 @@ def cert_info(cert: x509.Certificate, crl_source: str | None = None) -> CertInfo
     except x509.ExtensionNotFound:
         aki = None
     return CertInfo(cert, keys.public_key_of(cert), cert.fingerprint(hashes.SHA256()), ski, aki,
-                    crl_source)
+                    crl_source, ocsp_source)
 
 
 class TrustStore:
-    """Configured licence authorities: trust anchors and helper intermediates, each with its CRL source."""
+    """Configured licence authorities: trust anchors and helper intermediates, each with its
+    CRL source and optional OCSP source."""
 
     def __init__(self, anchors: Iterable, intermediates: Iterable = ()):
         self.anchors = [self._entry(a) for a in anchors]
@@ -80,8 +84,10 @@ class TrustStore:
     def _entry(item) -> CertInfo:
         if isinstance(item, CertInfo):
             return item
-        cert, source = (item, None) if isinstance(item, x509.Certificate) else item
-        return cert_info(cert, source)
+        if isinstance(item, x509.Certificate):
+            return cert_info(item)
+        cert, crl_source, ocsp_source = (tuple(item) + (None,))[:3]  # (cert, crl[, ocsp])
+        return cert_info(cert, crl_source, ocsp_source)
 
     def candidates(self, issuer: x509.Name) -> list[tuple[CertInfo, bool]]:
         return self._by_subject.get(issuer, [])

@@ -2,7 +2,8 @@
 
 The reason is for logs, audit events and the enterprise login status poll
 (``{state: "failed", reason}``); the description is for operators.  Revocation data that
-cannot be had fails closed (RFC 5280 section 6.3) and is reported as 503, the rest as 400.
+cannot be had (CRL or OCSP) fails closed (RFC 5280 section 6.3) and is reported as 503, the rest
+as 400.
 """
 from __future__ import annotations
 
@@ -34,6 +35,11 @@ REASONS: dict[str, str] = {
     "revoked": "a certificate in the chain is revoked",
     "crl_unavailable": "the revocation list could not be obtained or is not usable",
     "crl_stale": "the revocation list is past its nextUpdate",
+    # OCSP, where configured (RFC 6960)
+    "ocsp_unavailable": "the OCSP responder could not be reached or gave no answer",
+    "ocsp_invalid": "the OCSP response cannot be trusted or is not about this certificate",
+    "ocsp_stale": "the OCSP response is past its nextUpdate",
+    "ocsp_unknown": "the OCSP responder does not know the certificate",
     # licence profile (PROFILE.md)
     "uscc_missing": "the licence subject has no unified social credit code",
     "uscc_invalid": "the unified social credit code is malformed or its check character is wrong",
@@ -54,7 +60,8 @@ REASONS: dict[str, str] = {
     "unprocessable": "the response could not be processed",
 }
 
-_UNAVAILABLE = {"crl_unavailable", "crl_stale"}
+_UNAVAILABLE = {"crl_unavailable", "crl_stale", "ocsp_unavailable", "ocsp_invalid", "ocsp_stale",
+                "ocsp_unknown"}
 
 
 class LicenceError(IdpError):

@@ -54,6 +54,14 @@ def _spki_of(cert: x509.Certificate) -> bytes:
     return tbs[index][2]
 
 
+def subject_public_key_bits(cert: x509.Certificate) -> bytes:
+    """The subjectPublicKey BIT STRING contents (RFC 5280 section 4.2.1.2, RFC 6960 CertID)."""
+    items = der.sequence_items(_spki_of(cert))
+    if len(items) != 2 or items[1][0] != der.BIT_STRING or items[1][1][:1] != b"\x00":
+        raise der.DerError("malformed subjectPublicKey")
+    return items[1][1][1:]
+
+
 def public_key_of(cert: x509.Certificate) -> PublicKey:
     """The certificate's key, or ValueError when its type or size is not accepted."""
     try:

@@ -2,12 +2,15 @@
 
 Order of checks, each failure a ``LicenceError`` with its own reason: the compact JWS and its
 header (jws.py), the licence key against ``alg``, the certification path to a configured
-licence authority (chain.py), revocation of every certificate below the anchor (crl.py), the
-licence profile (profile.py: USCC and its check character, holder information), the JWS
-signature, and the signed payload (challenge, nonce, audience, freshness of ``iat``).
+licence authority (chain.py), revocation of every certificate below the anchor (crl.py, and
+ocsp.py for CAs with an OCSP source), the licence profile (profile.py: USCC and its check
+character, holder information), the JWS signature, and the signed payload (challenge, nonce,
+audience, freshness of ``iat``).
 
 Validated paths are memoised per ``x5c`` (bounded LRU), valid until the earliest ``notAfter``
-in the path or ``cache_ttl``; revocation is looked up again on every call, from the CRL cache.
+in the path or ``cache_ttl``; revocation is looked up again on every call, from the CRL and OCSP
+caches.  A CA with an OCSP source and no CRL source (configured or cRLDistributionPoints) is
+checked by OCSP alone; with both, both must pass; with neither, the CRL check fails closed.
 """
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ from datetime import datetime
 from . import chain, jws, keys
 from .crl import CrlProvider
 from .errors import LicenceError
+from .ocsp import OcspChecker
 from .profile import LicenceSubject, subject_of
 
 log = logging.getLogger(__name__)
@@ -81,12 +85,15 @@ class _Path:
 
 class LicenceVerifier:
     def __init__(self, anchors, intermediates=(), crl_provider: CrlProvider | None = None, *,
-                 clock=time.time, max_iat_age: float = 120.0, max_iat_skew: float = 30.0,
+                 ocsp_checker: OcspChecker | None = None, clock=time.time,
+                 max_iat_age: float = 120.0, max_iat_skew: float = 30.0,
                  max_jws_bytes: int = jws.MAX_JWS_BYTES, max_x5c: int = jws.MAX_X5C,
                  cache_size: int = 10000, cache_ttl: float = 3600.0):
-        """``anchors``/``intermediates``: certificates or (certificate, crl_source) pairs."""
+        """``anchors``/``intermediates``: certificates, or (certificate, crl_source) pairs, or
+        (certificate, crl_source, ocsp_source) triples."""
         self.store = chain.TrustStore(anchors, intermediates)
         self.crl_provider = crl_provider or CrlProvider()
+        self.ocsp_checker = ocsp_checker or OcspChecker()
         self.clock = clock
         self.max_iat_age, self.max_iat_skew = max_iat_age, max_iat_skew
         self.max_jws_bytes, self.max_x5c = max_jws_bytes, max_x5c
@@ -123,8 +130,7 @@ class LicenceVerifier:
         entry = _Path(tuple(path), not_before, not_after, now + self.cache_ttl)
         for depth, cert in enumerate(path[:-1]):
             issuer = path[depth + 1]
-            entry.revocation.append((cert.cert.serial_number, depth > 0, issuer,
-                                     chain.crl_sources(cert, issuer)))
+            entry.revocation.append((cert, depth > 0, issuer, chain.crl_sources(cert, issuer)))
         entry.issuer_name = path[0].cert.issuer.rfc4514_string()
         try:
             entry.subject = subject_of(path[0].cert)
@@ -137,9 +143,13 @@ class LicenceVerifier:
         return entry
 
     def _check_revocation(self, entry: _Path, now: float) -> None:
-        for serial, is_ca, issuer, sources in entry.revocation:
-            self.crl_provider.check(serial, is_ca=is_ca, issuer=issuer.cert, issuer_key=issuer.key,
-                                    sources=sources, now=now, issuer_id=issuer.fingerprint)
+        for cert, is_ca, issuer, sources in entry.revocation:
+            if sources or not issuer.ocsp_source:
+                self.crl_provider.check(cert.cert.serial_number, is_ca=is_ca, issuer=issuer.cert,
+                                        issuer_key=issuer.key, sources=sources, now=now,
+                                        issuer_id=issuer.fingerprint)
+            if issuer.ocsp_source:
+                self.ocsp_checker.check(cert.cert, issuer, issuer.ocsp_source, now)
 
     # -- the whole response ------------------------------------------------------------
     def verify_response(self, jws_text, *, expected_challenge: str, expected_nonce: str,

@@ -12,7 +12,7 @@ from pathlib import Path
 from cryptography import x509
 from sqlalchemy import func, select
 
-from ..elicense import CrlProvider, LicenceVerifier
+from ..elicense import CrlProvider, LicenceVerifier, OcspChecker
 from ..elicense.trust import load_trust_dir
 from ..store.models import LicenceAuthority
 
@@ -23,6 +23,7 @@ class VerifierCache:
         self.db = database
         self.check_every = check_every
         self.crls = CrlProvider()
+        self.ocsp = OcspChecker()
         self._lock = threading.Lock()
         self._verifier = None
         self._stamp = None
@@ -56,5 +57,6 @@ class VerifierCache:
             rows = s.execute(select(LicenceAuthority).where(LicenceAuthority.enabled.is_(True))).scalars().all()
             for row in rows:
                 cert = x509.load_pem_x509_certificate(row.cert_pem.encode())
-                (anchors if row.is_anchor else intermediates).append((cert, row.crl_source))
-        return LicenceVerifier(anchors, intermediates, crl_provider=self.crls)
+                (anchors if row.is_anchor else intermediates).append(
+                    (cert, row.crl_source, row.ocsp_source))
+        return LicenceVerifier(anchors, intermediates, crl_provider=self.crls, ocsp_checker=self.ocsp)

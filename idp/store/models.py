@@ -166,5 +166,6 @@ class LicenceAuthority(Base):
     cert_pem: Mapped[str] = mapped_column(Text)
     is_anchor: Mapped[bool] = mapped_column(Boolean, default=False)
     crl_source: Mapped[str | None] = mapped_column(Text)  # file path or URL
+    ocsp_source: Mapped[str | None] = mapped_column(Text)  # http(s) URL or "aia"
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[float] = mapped_column(Double, default=time.time)

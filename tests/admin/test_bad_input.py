@@ -150,3 +150,29 @@ def test_authority_duplicate_and_bad_crl_source(app, admin_api):
                                                        "crl_source": "relative/path.crl"}, headers=auth)
     assert bad.status_code == 400 and "CRL source" in bad.get_json()["error_description"]
     assert _snapshot(app) == before
+
+
+@pytest.mark.parametrize("source", ["ftp://ocsp.example/", "ocsp.example", "/srv/ocsp", "aia x",
+                                    "https://", "http://ocsp.example/\nx", "https://u:p@ocsp.example/",
+                                    "http://ocsp.example:99999/", "http://[::1/", 5, "h" * 2001])
+def test_authority_bad_ocsp_source(app, admin_api, source):
+    _, auth = admin_api
+    before = _snapshot(app)
+    bad = app.test_client().post("/admin/api/v1/authorities", headers=auth, json={
+        "certificate": make_cert("OCSP CA").decode(), "ocsp_source": source})
+    assert bad.status_code == 400 and "OCSP source" in bad.get_json()["error_description"]
+    assert _snapshot(app) == before
+
+
+@pytest.mark.parametrize("source,stored", [("http://ocsp.example/ca", "http://ocsp.example/ca"),
+                                           (" AIA ", "aia"), ("", None)])
+def test_authority_ocsp_source_stored(app, admin_api, source, stored):
+    _, auth = admin_api
+    http = app.test_client()
+    ok = http.post("/admin/api/v1/authorities", headers=auth, json={
+        "certificate": make_cert("OCSP CA").decode(), "ocsp_source": source})
+    assert ok.status_code == 201 and ok.get_json()["ocsp_source"] == stored
+    listed = http.get("/admin/api/v1/authorities", headers=auth).get_json()["authorities"]
+    assert [a["ocsp_source"] for a in listed] == [stored]
+    anchors, _ = app.extensions["idp"].services["admin"].authorities.trust_entries()
+    assert anchors[0][2] == stored

@@ -216,13 +216,15 @@ def test_authorities_upload_and_disable(app, console_for):
     console.get("/admin/authorities")
     pem = make_cert("Licence Authority of Test Province")
     resp = console.post("/admin/authorities", {"certificate": (io.BytesIO(pem), "ca.pem"),
-                                               "crl_source": "https://ca.example.gov/crl"},
+                                               "crl_source": "https://ca.example.gov/crl",
+                                               "ocsp_source": "https://ocsp.example.gov/"},
                         content_type="multipart/form-data")
     assert resp.status_code == 303
     [authority] = app.extensions["idp"].services["admin"].authorities.list()
     assert authority["name"] == "Licence Authority of Test Province" and authority["enabled"]
     page = console.get("/admin/authorities").get_data(as_text=True)
-    assert "Licence Authority of Test Province" in page
+    assert "Licence Authority of Test Province" in page and "https://ocsp.example.gov/" in page
+    assert authority["ocsp_source"] == "https://ocsp.example.gov/"
     assert console.post(f"/admin/authorities/{authority['id']}/disable").status_code == 303
     anchors, _ = app.extensions["idp"].services["admin"].authorities.trust_entries()
     assert anchors == []

@@ -46,3 +46,19 @@ def test_bad_files_are_configuration_errors(world, tmp_path):
     (tmp_path / "trust" / "two.pem").write_bytes(world.root.cert.public_bytes(Encoding.PEM) * 2)
     with pytest.raises(ValueError, match="exactly one certificate"):
         trust.load_trust_dir(tmp_path)
+
+
+def test_ocsp_source_sidecars(world, tmp_path):
+    trust.install_ca(tmp_path, "root", world.root.cert.public_bytes(Encoding.PEM), None, anchor=True,
+                     ocsp_source="http://ocsp.example/root")
+    trust.install_ca(tmp_path, "ca", world.ca.cert.public_bytes(Encoding.PEM), None, anchor=False)
+    side = tmp_path / "trust" / "intermediates" / "ca.ocsp-source"
+    side.write_text("# the issuing CA's responder, from its certificates\nAIA\n")
+    anchors, intermediates = trust.load_trust_dir(tmp_path)
+    assert anchors[0][2] == "http://ocsp.example/root" and intermediates[0][2] == "aia"
+    for bad in ("ldap://ocsp.example/\n", "a\nb\n", "\n"):
+        side.write_text(bad)
+        with pytest.raises(ValueError, match="ca.ocsp-source"):
+            trust.load_trust_dir(tmp_path)
+    trust.install_ca(tmp_path, "ca", world.ca.cert.public_bytes(Encoding.PEM), None, anchor=False)
+    assert not side.exists()  # re-installed without an OCSP source

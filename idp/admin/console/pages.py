@@ -64,7 +64,8 @@ def authorities_add():
     pem = pem or (request.form.get("pem") or "").encode()
     try:
         svc().add_authority(actor(), pem, name=request.form.get("name") or None,
-                            crl_source=request.form.get("crl_source"))
+                            crl_source=request.form.get("crl_source"),
+                            ocsp_source=request.form.get("ocsp_source"))
     except IdpError as exc:
         if exc.status >= 500 or exc.status == 403:
             raise

@@ -129,6 +129,14 @@ class Recorder:
                 self.error_samples.setdefault(name, f"HTTP {resp.status}: {_brief(resp.text)}")
         return resp if resp.status in expect else None
 
+    def fail(self, name: str, sample: str):
+        """Count an error of step ``name`` whose HTTP status was right but whose content was not
+        (the request's latency is already recorded); returns None so callers can give up."""
+        if self.recording:
+            self.errors[name] = self.errors.get(name, 0) + 1
+            self.error_samples.setdefault(name, sample)
+        return None
+
     def summary(self, seconds: float) -> list[dict]:
         rows = []
         for name, values in self.latencies.items():

@@ -27,10 +27,17 @@ def _state():
     return current_app.extensions["idp"]
 
 
+# A fixed data mask (ISO/IEC 18004 lets the encoder choose; decoders read any).  Trying all
+# eight and scoring them cost 3.9 ms of CPU per page, a fixed one 1.0 ms.  Mask 6 is no worse
+# to scan: OpenCV's decoder read 119 of 150 blurred, 0.7x-scaled codes of our challenge URLs
+# with mask 6 and 100 of 150 with the scored choice (mask 0 was poor: 3 of 60).
+_QR_MASK = 6
+
+
 def _qr_svg(url: str) -> str:
     out = io.BytesIO()
-    segno.make(url, error="m").save(out, kind="svg", scale=5, xmldecl=False, svgns=True,
-                                    dark="#1d2733")
+    segno.make(url, error="m", micro=False, mask=_QR_MASK).save(
+        out, kind="svg", scale=5, xmldecl=False, svgns=True, dark="#1d2733")
     return out.getvalue().decode()
 
 

@@ -41,6 +41,13 @@ def test_qr_page_holder_cli_and_redirect(make_app, tmp_path):
         page.wait_for_selector("#qr svg")
         link = page.get_attribute("#holder-link", "href")
         assert link.startswith(f"{base}/elicense/c/")
+        # The QR code as rendered on screen scans to the same link (the holder app's way in).
+        import cv2
+        import numpy as np
+        shot = page.locator("#qr svg").screenshot()
+        scanned, _, _ = cv2.QRCodeDetector().detectAndDecode(
+            cv2.imdecode(np.frombuffer(shot, np.uint8), cv2.IMREAD_GRAYSCALE))
+        assert scanned == link
         env = {**os.environ, "IDP_KEYS_DIR": str(keys_dir), "IDP_ISSUER": base, "IDP_DEMO": "1",
                "IDP_INSTANCE_DIR": str(tmp_path / "cli-instance")}
         result = subprocess.run([sys.executable, "-m", "idp.cli", "elicense", "sign", link,

@@ -22,8 +22,8 @@ its first login is answered during set-up, outside the measurement.
 
 Target: >= 800 req/s overall, p99 <= 50 ms, no errors.  Prints numbers; asserts nothing.
 
-    python bench/mix_bench.py [--seconds 20] [--warmup 3] [--users 24] [--workers 2]
-                              [--threads 8] [--worker-class sync|gthread] [--json FILE]
+    python bench/mix_bench.py [--seconds 20] [--warmup 3] [--users 8] [--workers 2]
+                              [--threads 4] [--worker-class sync|gthread] [--json FILE]
 """
 from __future__ import annotations
 
@@ -227,9 +227,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--warmup", type=float, default=3)
-    parser.add_argument("--users", type=int, default=24)
+    parser.add_argument("--users", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--worker-class", default=None)
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)

@@ -70,7 +70,7 @@ def main(argv=None) -> int:
         try:
             rows, met = mix_bench.main(["--seconds", str(seconds * 2)])
             overall = rows[-1]
-            summary.append({"bench": "mix (cc, code login, refresh, introspect, discovery, JWKS)",
+            summary.append({"bench": "mix (cc, licence login, refresh, introspect, discovery, JWKS)",
                             "result": f"{overall['rps']:.0f}/s p50 {overall['p50']:.1f} ms "
                                       f"p99 {overall['p99']:.1f} ms, {overall['errors']} errors",
                             "target": ">=800/s, p99<=50ms, no errors",

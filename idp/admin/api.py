@@ -115,6 +115,22 @@ def authorities_add():
                                       ocsp_source=body.get("ocsp_source")), 201)
 
 
+SOURCE_FIELDS = ("crl_source", "ocsp_source")
+
+
+@bp.patch("/authorities/<authority_id>")
+def authority_patch(authority_id):
+    actor = api_actor()
+    body = json_body()
+    unknown = sorted(set(body) - set(SOURCE_FIELDS))
+    if unknown:
+        raise InvalidRequest("unknown field(s): " + ", ".join(unknown)[:200]
+                             + "; only crl_source and ocsp_source can be changed")
+    if not body:
+        raise InvalidRequest("give crl_source and/or ocsp_source (a string, or null to clear)")
+    return _json(_svc().update_authority_sources(actor, authority_id, **body))
+
+
 @bp.get("/registry")
 def registry():
     return _json(_svc().registry_status(api_actor()))

@@ -60,6 +60,8 @@ STRINGS = {
                                                "CRL source (URL or absolute path)"),
     "ocsp_source": ("OCSP 响应服务（URL，或 aia 表示使用证书中的地址）",
                     "OCSP responder (URL, or aia for the one named in each certificate)"),
+    "edit_sources": ("修改 CRL / OCSP 来源", "Edit CRL / OCSP sources"),
+    "empty_clears": ("留空即清除该来源。", "Leave a field empty to clear that source."),
     "anchor": ("信任锚", "Trust anchor"), "intermediate": ("中间 CA", "Intermediate"),
     "subject": ("主体", "Subject"), "not_after": ("有效期至", "Valid until"),
     "persons": ("人员总数", "Persons"), "with_template": ("含人脸模板", "With face template"),

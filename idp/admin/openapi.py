@@ -133,6 +133,16 @@ def document(issuer: str) -> dict:
                                                  "'aia' for the URL in each certificate"}}}}}},
                          "responses": {**_ok({"type": "object"}, "Created", "201"),
                                        "409": _error("Already added"), "413": _error("Too large")}}},
+            "/authorities/{authority_id}": {
+                "parameters": [{"name": "authority_id", "in": "path", "required": True,
+                                "schema": _STR, "description": "SHA-256 (hex) of the certificate"}],
+                "patch": {"summary": "Change where a licence authority's CRL and OCSP answers come "
+                                     "from (omitted fields stay; null or \"\" clears)",
+                          "operationId": "updateAuthoritySources",
+                          "requestBody": {"required": True, "content": {"application/json": {
+                              "schema": _ref("AuthoritySources")}}},
+                          "responses": {**_ok({"type": "object"}),
+                                        "404": _error("No such licence authority")}}},
             "/registry": {"get": {"summary": "Population registry counts and import status",
                                   "operationId": "registryStatus", "responses": _ok({"type": "object"})}},
         },
@@ -161,6 +171,13 @@ def _schemas() -> dict:
                   "properties": {"error": _STR, "error_description": _STR}},
         "ClientInput": {"type": "object", "additionalProperties": False, "properties": _CLIENT_FIELDS},
         "Client": client,
+        "AuthoritySources": {"type": "object", "additionalProperties": False, "minProperties": 1,
+                             "properties": {
+                                 "crl_source": {"type": ["string", "null"], "description":
+                                                "http(s) URL or absolute path of the CA's CRL"},
+                                 "ocsp_source": {"type": ["string", "null"], "description":
+                                                 "http(s) URL of the CA's OCSP responder, or "
+                                                 "'aia' for the URL in each certificate"}}},
         "ClientWithSecret": {"allOf": [client, {"type": "object", "properties": {
             "client_secret": _STR, "client_secret_expires_at": {"type": "integer"}}}]},
         "Secret": {"type": "object", "required": ["client_id", "client_secret"],

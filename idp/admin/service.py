@@ -22,6 +22,7 @@ from .authorities import Authorities, check_crl_source, check_ocsp_source, parse
 from .clientjson import client_json, parse_client_input
 from .roles import Actor
 
+UNSET = object()  # an optional argument that was not given (None has a meaning: clear)
 INITIAL_TOKEN_TTL = 24 * 3600
 MAX_INITIAL_TOKEN_TTL = 30 * 24 * 3600
 
@@ -194,6 +195,22 @@ class AdminService:
             self.authorities.set_enabled(s, authority_id, enabled)
             self._audit(actor, "admin.authority." + ("enable" if enabled else "disable"),
                         session=s, authority=authority_id)
+
+    def update_authority_sources(self, actor: Actor, authority_id: str, *, crl_source=UNSET,
+                                 ocsp_source=UNSET) -> dict:
+        """Change where an authority's CRL and/or OCSP answers come from; a source left
+        ``UNSET`` stays as it is, None or an empty string clears it."""
+        self.check(actor, roles.AUTHORITIES_WRITE)
+        changes = {}
+        if crl_source is not UNSET:
+            changes["crl_source"] = check_crl_source(crl_source)
+        if ocsp_source is not UNSET:
+            changes["ocsp_source"] = check_ocsp_source(ocsp_source)
+        with self.db.session() as s:
+            updated, changed = self.authorities.update_sources(s, authority_id, changes)
+            self._audit(actor, "admin.authority.update", session=s, authority=authority_id,
+                        changed=changed)
+        return updated
 
     # -- registry, audit, statistics ----------------------------------------------------------------
     def registry_status(self, actor: Actor) -> dict:

@@ -19,9 +19,11 @@ def test_document_covers_the_design_routes(app):
     design = {("/clients", "GET"), ("/clients", "POST"), ("/clients/{client_id}", "GET"),
               ("/clients/{client_id}", "PATCH"), ("/clients/{client_id}", "DELETE"),
               ("/clients/{client_id}/secret", "POST"), ("/keys", "GET"), ("/keys/rotate", "POST"),
-              ("/audit", "GET"), ("/stats", "GET")}
+              ("/audit", "GET"), ("/stats", "GET"), ("/authorities", "GET"), ("/authorities", "POST"),
+              ("/authorities/{authority_id}", "PATCH")}
     assert design <= documented
-    served = {(rule.rule.removeprefix("/admin/api/v1").replace("<client_id>", "{client_id}"), method)
+    served = {(rule.rule.removeprefix("/admin/api/v1").replace("<client_id>", "{client_id}")
+               .replace("<authority_id>", "{authority_id}"), method)
               for rule in app.url_map.iter_rules() if rule.rule.startswith("/admin/api/v1/")
               for method in rule.methods - {"HEAD", "OPTIONS"}}
     assert documented <= served

@@ -34,6 +34,8 @@ OPERATIONS = {
     "list_authorities": (lambda s, a, c: s.list_authorities(a), {"admin", "operator"}),
     "add_authority": (lambda s, a, c: s.add_authority(a, make_cert("CA " + a.role)), {"admin"}),
     "disable_authority": (lambda s, a, c: s.set_authority_enabled(a, c["authority_id"], False), {"admin"}),
+    "update_authority_sources": (lambda s, a, c: s.update_authority_sources(
+        a, c["authority_id"], crl_source="/srv/crl/" + a.role + ".crl"), {"admin"}),
     "registry": (lambda s, a, c: s.registry_status(a), {"admin", "operator"}),
     "audit": (lambda s, a, c: s.search_audit(a, limit=5), {"admin", "operator", "auditor"}),
     "stats": (lambda s, a, c: s.stats(a), {"admin", "operator", "auditor"}),

@@ -74,6 +74,20 @@ def authorities_add():
     return see_other("admin_console.authorities")
 
 
+@bp.post("/authorities/<authority_id>/sources")
+def authority_sources(authority_id):
+    try:
+        svc().update_authority_sources(actor(), authority_id,
+                                       crl_source=request.form.get("crl_source", ""),
+                                       ocsp_source=request.form.get("ocsp_source", ""))
+    except IdpError as exc:
+        if exc.status >= 500 or exc.status in (403, 404):
+            raise
+        return render("authorities.html", exc.status, error=exc.description,
+                      authorities=svc().list_authorities(actor()))
+    return see_other("admin_console.authorities")
+
+
 @bp.post("/authorities/<authority_id>/<action>")
 def authority_toggle(authority_id, action):
     if action not in ("enable", "disable"):

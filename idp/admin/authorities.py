@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import NameOID
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from ..clients.validation import check_uri
 from ..elicense.ocsp import parse_ocsp_source
@@ -157,11 +157,9 @@ class Authorities:
     def update_sources(session, authority_id: str, changes: dict) -> tuple[dict, dict]:
         """Set ``crl_source``/``ocsp_source`` (already validated; None clears) from ``changes``.
 
-        Returns (the authority's JSON, the fields whose value changed).  When a source of an
-        enabled authority changes, ``created_at`` is moved past the newest enabled authority:
-        ``enterprise.trust.VerifierCache`` rebuilds its verifier only when the count or the
-        newest ``created_at`` of the enabled authorities changes (as an add or a disable
-        does), and the table has no other change stamp it looks at."""
+        Returns (the authority's JSON, the fields whose value changed).  Every node's
+        ``enterprise.trust.VerifierCache`` sees the new sources within its check interval
+        (its fingerprint covers each enabled authority's id and sources)."""
         row = session.get(LicenceAuthority, authority_id) if isinstance(authority_id, str) else None
         if row is None:
             raise NotFound("no such licence authority")
@@ -169,10 +167,6 @@ class Authorities:
                    if k in ("crl_source", "ocsp_source") and getattr(row, k) != v}
         for key, value in changed.items():
             setattr(row, key, value)
-        if changed and row.enabled:
-            newest = session.execute(select(func.max(LicenceAuthority.created_at))
-                                     .where(LicenceAuthority.enabled.is_(True))).scalar_one()
-            row.created_at = max(time.time(), (newest or 0.0) + 0.001)
         session.flush()
         return authority_json(row), changed
 

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from cryptography import x509
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from ..elicense import CrlProvider, LicenceVerifier, OcspChecker
 from ..elicense.trust import load_trust_dir
@@ -33,11 +33,15 @@ class VerifierCache:
         trust = self.keys_dir / "trust"
         files = sorted((str(p), p.stat().st_mtime) for p in trust.rglob("*") if p.is_file()) \
             if trust.is_dir() else []
+        # Which authorities are enabled and their revocation sources: an add, a disable, an
+        # enable or an edited source all change it (a count and a newest date would miss a
+        # disable and an enable within one interval, and every edit).
         with self.db.session(write=False) as s:
-            rows = s.execute(select(func.count(), func.max(LicenceAuthority.created_at))
-                             .select_from(LicenceAuthority)
-                             .where(LicenceAuthority.enabled.is_(True))).one()
-        return (tuple(files), tuple(rows))
+            rows = s.execute(select(LicenceAuthority.id, LicenceAuthority.crl_source,
+                                    LicenceAuthority.ocsp_source)
+                             .where(LicenceAuthority.enabled.is_(True))
+                             .order_by(LicenceAuthority.id)).all()
+        return (tuple(files), tuple(tuple(r) for r in rows))
 
     def get(self) -> LicenceVerifier:
         now = time.monotonic()

@@ -224,3 +224,17 @@ def test_console_edit_form_hidden_from_operator(console_for, authority):
 def test_console_edit_strings(console_for, authority, lang, text):
     page = console_for("admin").get(f"/admin/authorities?lang={lang}").get_data(as_text=True)
     assert text in page
+
+
+def test_verifier_sees_one_disabled_and_another_enabled_at_once(app, svc, authority):
+    """Neither the count of enabled authorities nor the newest of them changes (the third,
+    added last, stays enabled); the verifier must still follow."""
+    other = svc.add_authority(BOSS, make_cert("Second CA"), crl_source=None)
+    svc.add_authority(BOSS, make_cert("Third CA"), crl_source=None)
+    svc.set_authority_enabled(BOSS, other["id"], False)
+    assert _verifier_entry(app, authority["id"]) is not None
+    assert _verifier_entry(app, other["id"]) is None
+    svc.set_authority_enabled(BOSS, authority["id"], False)
+    svc.set_authority_enabled(BOSS, other["id"], True)
+    assert _verifier_entry(app, authority["id"]) is None
+    assert _verifier_entry(app, other["id"]) is not None

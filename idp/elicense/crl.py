@@ -23,6 +23,7 @@ from cryptography.x509.oid import ExtensionOID
 
 from . import keys
 from .errors import LicenceError
+from .fetch import fetch
 
 log = logging.getLogger(__name__)
 MAX_CRL_BYTES = 10 * 1024 * 1024
@@ -40,21 +41,8 @@ class CrlInfo:
 
 def http_fetch(url: str, timeout: float, max_bytes: int) -> bytes:
     """GET a CRL: bounded time and size, no redirects (the URL comes from a signed certificate)."""
-    import requests
-
-    try:
-        with requests.get(url, timeout=timeout, stream=True, allow_redirects=False,
-                          headers={"Accept": "application/pkix-crl"}) as resp:
-            if resp.status_code != 200:
-                raise OSError(f"HTTP {resp.status_code}")
-            body = bytearray()
-            for chunk in resp.iter_content(65536):
-                body += chunk
-                if len(body) > max_bytes:
-                    raise OSError("CRL too large")
-            return bytes(body)
-    except requests.RequestException as exc:
-        raise OSError(str(exc)) from None
+    return fetch("GET", url, timeout=timeout, max_bytes=max_bytes,
+                 headers={"Accept": "application/pkix-crl"})
 
 
 def _unusable(source: str, why: str) -> LicenceError:

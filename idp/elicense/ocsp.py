@@ -26,7 +26,6 @@ from __future__ import annotations
 import logging
 import os
 import threading
-import time
 from collections import OrderedDict
 from typing import Callable
 from urllib.parse import urlsplit
@@ -36,6 +35,7 @@ from cryptography.x509.oid import AuthorityInformationAccessOID
 
 from .chain import CertInfo
 from .errors import LicenceError
+from .fetch import fetch
 from .ocsp_response import CERT_ID_HASHES, OcspResult, build_request, check_response
 
 log = logging.getLogger(__name__)
@@ -63,30 +63,9 @@ def parse_ocsp_source(value: str) -> str:
 
 def http_post(url: str, body: bytes, timeout: float, max_bytes: int) -> bytes:
     """POST an OCSP request: bounded time (in total) and size, no redirects."""
-    import requests
-
-    deadline = time.monotonic() + timeout
-    try:
-        with requests.post(url, data=body, timeout=timeout, stream=True, allow_redirects=False,
-                           headers={"Content-Type": "application/ocsp-request",
-                                    "Accept": "application/ocsp-response"}) as resp:
-            if resp.status_code != 200:
-                raise OSError(f"HTTP {resp.status_code}")
-            declared = resp.headers.get("Content-Length", "")
-            if declared.isdigit() and int(declared) > max_bytes:
-                raise OSError(f"response larger than {max_bytes} bytes")
-            data = bytearray()
-            for chunk in resp.iter_content(16384):
-                data += chunk
-                if len(data) > max_bytes:
-                    raise OSError(f"response larger than {max_bytes} bytes")
-                if time.monotonic() > deadline:
-                    raise OSError(f"no complete response within {timeout:g} s")
-            return bytes(data)
-    except requests.Timeout:
-        raise OSError(f"no response within {timeout:g} s") from None
-    except requests.RequestException as exc:
-        raise OSError(f"connection failed ({type(exc).__name__})") from None
+    return fetch("POST", url, body=body, timeout=timeout, max_bytes=max_bytes, total_deadline=True,
+                 headers={"Content-Type": "application/ocsp-request",
+                          "Accept": "application/ocsp-response"})
 
 
 def responder_urls(cert: x509.Certificate, source: str) -> list[str]:

@@ -6,21 +6,15 @@ import io
 
 import pytest
 
-from tests.person.conftest import ID, NAME, FakeEngine, frame, template  # noqa: F401
+from tests.person.conftest import ID, NAME, FakeEngine, frame, person_app, template  # noqa: F401
 
 TE = "urn:ietf:params:oauth:grant-type:token-exchange"
 LIVENESS = "urn:idp:params:oauth:token-type:liveness"
 
 
 @pytest.fixture
-def app(make_app):
-    app = make_app()
-    state = app.extensions["idp"]
-    engine = FakeEngine()
-    state.services["liveness"] = engine
-    state.services["person"].engine = engine
-    state.services["registry"].enrol(ID, NAME, template(1), "test")
-    return app
+def app(person_app):
+    return person_app()
 
 
 class Platform:

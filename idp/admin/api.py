@@ -6,6 +6,7 @@ from flask import Blueprint, current_app, jsonify, request, url_for
 from ..errors import InvalidRequest
 from . import auditlog
 from .apiauth import api_actor
+from .authorities import SOURCE_FIELDS
 from .jsonbody import json_body
 from .openapi import document
 
@@ -113,9 +114,6 @@ def authorities_add():
     return _json(_svc().add_authority(actor, body.get("certificate") or "", name=body.get("name"),
                                       crl_source=body.get("crl_source"),
                                       ocsp_source=body.get("ocsp_source")), 201)
-
-
-SOURCE_FIELDS = ("crl_source", "ocsp_source")
 
 
 @bp.patch("/authorities/<authority_id>")

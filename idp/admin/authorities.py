@@ -115,6 +115,16 @@ def check_ocsp_source(value) -> str | None:
     return value
 
 
+SOURCE_FIELDS = ("crl_source", "ocsp_source")  # what an edit may change
+
+
+def _row(session, authority_id) -> LicenceAuthority:
+    row = session.get(LicenceAuthority, authority_id) if isinstance(authority_id, str) else None
+    if row is None:
+        raise NotFound("no such licence authority")
+    return row
+
+
 def authority_json(row) -> dict:
     cert = x509.load_pem_x509_certificate(row.cert_pem.encode())
     return {"id": row.id, "name": row.name, "anchor": bool(row.is_anchor),
@@ -148,10 +158,7 @@ class Authorities:
 
     @staticmethod
     def set_enabled(session, authority_id: str, enabled: bool) -> None:
-        row = session.get(LicenceAuthority, authority_id) if isinstance(authority_id, str) else None
-        if row is None:
-            raise NotFound("no such licence authority")
-        row.enabled = enabled
+        _row(session, authority_id).enabled = enabled
 
     @staticmethod
     def update_sources(session, authority_id: str, changes: dict) -> tuple[dict, dict]:
@@ -160,11 +167,8 @@ class Authorities:
         Returns (the authority's JSON, the fields whose value changed).  Every node's
         ``enterprise.trust.VerifierCache`` sees the new sources within its check interval
         (its fingerprint covers each enabled authority's id and sources)."""
-        row = session.get(LicenceAuthority, authority_id) if isinstance(authority_id, str) else None
-        if row is None:
-            raise NotFound("no such licence authority")
-        changed = {k: v for k, v in changes.items()
-                   if k in ("crl_source", "ocsp_source") and getattr(row, k) != v}
+        row = _row(session, authority_id)
+        changed = {k: v for k, v in changes.items() if k in SOURCE_FIELDS and getattr(row, k) != v}
         for key, value in changed.items():
             setattr(row, key, value)
         session.flush()

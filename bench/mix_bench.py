@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
-import hashlib
 import html
 import json
 import re
@@ -49,6 +48,7 @@ from stdnum.cn.uscc import calc_check_digit  # noqa: E402
 from bench.common import (REDIS_URL, Deployment, Server, dump_json, flush_redis,  # noqa: E402
                           machine, pg_database, print_table)
 from bench.loadgen import Connection, Recorder, _pct  # noqa: E402
+from tests.oidc.rp import pkce_pair  # noqa: E402
 from idp.elicense import authority  # noqa: E402
 from idp.elicense.holder import load_licence, make_jws, parse_challenge_url  # noqa: E402
 
@@ -119,8 +119,7 @@ class User:
                                                             body=urlencode(data).encode()), expect)
 
     async def login(self) -> dict | None:
-        verifier = secrets.token_urlsafe(32)
-        challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+        verifier, challenge = pkce_pair()
         query = urlencode({"response_type": "code", "client_id": self.rp_id, "redirect_uri": REDIRECT,
                            "scope": SCOPE, "state": secrets.token_urlsafe(8),
                            "nonce": secrets.token_urlsafe(8), "code_challenge": challenge,

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import base64
-import hashlib
 import http.client
 import itertools
 import json
@@ -40,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import (Deployment, Server, dump_json, flush_redis,  # noqa: E402
                           machine, pg_database, print_table)
+from tests.oidc.rp import pkce_pair  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 REDIRECT = "https://platform.example.org/cb"
@@ -145,8 +145,7 @@ def login(base: str, issuer: str, rp: dict, person: tuple[str, str], frames: Fra
 
 def _login(http: Browser, issuer: str, rp: dict, person: tuple[str, str], frames: Frames) -> dict:
     times = {}
-    verifier = secrets.token_urlsafe(48)
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    verifier, challenge = pkce_pair()
     params = {"response_type": "code", "client_id": rp["client_id"], "redirect_uri": REDIRECT,
               "scope": "openid profile", "state": secrets.token_urlsafe(8),
               "nonce": secrets.token_urlsafe(8), "code_challenge": challenge,

@@ -12,10 +12,14 @@ from ..jsonbody import JsonError, loads
 
 MAX_CLAIMS_DEPTH = 8  # {"id_token": {"acr": {"values": [...]}}} is 4; room for extensions
 
+# Minimal disclosure: scope openid alone releases no identity claim, only ``sub`` and the
+# protocol claims (the acr already tells a company login from a person's).  ``name`` is the
+# person's name, or a legal person's registered organisation name (OIDC Core 5.1: "full
+# name ... in displayable form"), so generic relying parties show something for both.
 SCOPE_CLAIMS = {
-    "openid": {"entity_type", "operator"},
-    "profile": {"name", "birthdate", "gender", "org_name"},
-    "org": {"org_name", "uscc", "legal_representative"},
+    "openid": set(),
+    "profile": {"name", "birthdate", "gender", "org_name", "entity_type", "operator"},
+    "org": {"org_name", "uscc", "legal_representative", "entity_type", "operator"},
     "id_number": {"id_number"},
 }
 CLAIMS_SUPPORTED = sorted({"sub", "iss", "aud", "exp", "iat", "auth_time", "acr", "amr", "sid",

@@ -76,7 +76,6 @@ def create_app(config=None, *, init: bool = False, **overrides) -> Flask:
 
     web.init_app(app, settings)
     i18n.init_app(app)
-    binding.init_app(app, settings)
     app.register_blueprint(oidc_bp)
     app.register_blueprint(logout_bp)
     app.register_blueprint(login_bp)
@@ -84,4 +83,6 @@ def create_app(config=None, *, init: bool = False, **overrides) -> Flask:
     from . import admin, api, demo, enterprise, ops, person
     for area in (admin, enterprise, ops, person, api, demo):
         area.init_app(app)
+    # after the areas: the rate limits (ops) come before the binding check reads the store
+    binding.init_app(app, settings)
     return app

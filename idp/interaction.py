@@ -104,6 +104,16 @@ class LoginTransaction:
                 return "zh-CN"
         return "zh-CN"
 
+    def reported_acr(self, achieved: str) -> str:
+        """The acr the ID token states.  OIDC Core 5.5.1.1: for an essential acr with values
+        the OP "MUST return an acr Claim Value that matches one of the requested values", so
+        a higher login of the same type (face-active for face) is stated as the highest
+        requested value it meets; otherwise the acr reached."""
+        if not self.acr_essential or achieved in self.acr_options:
+            return achieved
+        met = [w for w in self.acr_options if acr_meets(achieved, w)]
+        return max(met, key=acr_level) if met else achieved
+
     def acr_satisfied(self, acr: str | None) -> bool:
         wanted = self.acr_options or ([self.required_acr] if self.required_acr else [])
         return not wanted or any(acr_meets(acr, w) for w in wanted)

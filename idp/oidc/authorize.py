@@ -204,7 +204,8 @@ def issue_code(ctx, txn: LoginTransaction, session) -> str:
     data = {"client_id": txn.client_id, "redirect_uri": txn.redirect_uri, "scope": txn.scope,
             "nonce": txn.nonce, "code_challenge": txn.code_challenge,
             "code_challenge_method": txn.code_challenge_method, "subject": session.subject,
-            "sid": session.sid, "auth_time": session.auth_time, "acr": session.acr,
+            "sid": session.sid, "auth_time": session.auth_time,
+            "acr": txn.reported_acr(session.acr),
             "amr": session.amr, "claims_request": txn.claims, "grant_id": grant_id,
             "claims_sealed": ctx.sealer.seal(claims, aad=grant_id)}
     ctx.store.put("code:" + code_key(code), data, ctx.settings.code_ttl)

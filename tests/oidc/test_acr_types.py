@@ -123,3 +123,16 @@ def test_mixed_voluntary_values_accept_either_type_and_reuse_either_session(rp):
     assert not _goes_to_login(rp.authorize(acr_values=values))  # the company session answers
     claims = rp.verify(rp.token(rp.login(acr_values=values)["code"]).get_json()["id_token"])
     assert claims["acr"] == ACR_ELICENSE
+
+
+def test_an_essential_acr_is_answered_with_a_requested_value(rp):
+    # OIDC Core 5.5.1.1: the acr returned matches one of the essential values; a face-active
+    # login meets a request for face and is stated as face (amr still says what was done)
+    rp.login(acr=ACR_FACE_ACTIVE)
+    claims = rp.verify(rp.token(rp.login(claims=essential(ACR_FACE))["code"]).get_json()["id_token"])
+    assert claims["acr"] == ACR_FACE
+    both = rp.verify(rp.token(rp.login(claims=essential(ACR_FACE, ACR_FACE_ACTIVE))["code"])
+                     .get_json()["id_token"])
+    assert both["acr"] == ACR_FACE_ACTIVE
+    plain = rp.verify(rp.token(rp.login()["code"]).get_json()["id_token"])
+    assert plain["acr"] == ACR_FACE_ACTIVE  # no essential request: the acr reached

@@ -37,7 +37,8 @@ def acr_meets(achieved: str | None, wanted: str) -> bool:
     """Does a login at ``achieved`` satisfy a request for ``wanted``?  Same type, same or
     higher rank."""
     kind = acr_type(wanted)
-    return kind is not None and acr_type(achieved) == kind and acr_level(achieved) >= acr_level(wanted)
+    return (kind is not None and acr_type(achieved) == kind
+            and acr_level(achieved) >= acr_level(wanted))
 
 
 def acr_aim(options: list[str], *, essential: bool) -> str | None:

@@ -39,7 +39,8 @@ def _tokens(rp, cb):
     resp = rp.token(cb["code"])
     assert resp.status_code == 200, resp.get_data(as_text=True)
     body = resp.get_json()
-    userinfo = rp.browser.get("/userinfo", headers={"Authorization": "Bearer " + body["access_token"]})
+    bearer = {"Authorization": "Bearer " + body["access_token"]}
+    userinfo = rp.browser.get("/userinfo", headers=bearer)
     return rp.verify(body["id_token"]), userinfo.get_json()
 
 

@@ -171,8 +171,12 @@ def _validate(s: Settings) -> None:
     for name in ("liveness_threshold", "face_match_threshold"):
         if not 0.0 <= getattr(s, name) <= 1.0:
             raise ConfigError(f"setting {name} (IDP_{name.upper()}) must be between 0 and 1")
-    if s.redis_url and urlsplit(s.redis_url).scheme not in {"redis", "rediss", "unix"}:
-        raise ConfigError("IDP_REDIS_URL must be a redis://, rediss:// or unix:// URL")
+    if s.redis_url:
+        from .store.redis_url import parse_redis_url
+        try:
+            parse_redis_url(s.redis_url)
+        except ValueError as error:
+            raise ConfigError(f"IDP_REDIS_URL {error}") from None
 
 
 def load_settings(config=None, env=None, **overrides) -> Settings:

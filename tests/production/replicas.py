@@ -148,6 +148,8 @@ class PgPair:
             pytest.skip("no 'postgres' user to run PostgreSQL as")
         if os.geteuid() != 0 and os.geteuid() != self.user.pw_uid:
             pytest.skip("the test must run as root or postgres to start its own PostgreSQL")
+        if os.geteuid() == 0 and not shutil.which("setpriv"):
+            pytest.skip("setpriv (util-linux) is needed to run PostgreSQL as postgres")
         # Not pytest's tmp_path: its 0700 parents are closed to the postgres user.
         self.root = Path(tempfile.mkdtemp(prefix="idp-failover-pg-"))
         os.chmod(self.root, 0o755)

@@ -25,6 +25,9 @@ from .services import RedisServer, free_port, wait_until
 
 PG_BIN = Path(os.environ.get("IDP_TEST_PG_BIN", "/usr/lib/postgresql/15/bin"))
 SERVICE = "idp"
+# A replica's full sync starts at once (Redis waits 5 s for more replicas by default); any
+# server may be primary after a failover.
+FAST_SYNC = ("--repl-diskless-sync-delay", "0")
 
 
 def _ask(port: int, *words: str, timeout: float = 0.5) -> str:
@@ -81,9 +84,9 @@ class RedisSentinelSet:
     """A primary, ``replicas`` replicas and three Sentinels (quorum 2)."""
 
     def __init__(self, workdir: Path, replicas: int = 2):
-        self.primary = RedisServer(workdir / "redis-0")
-        self.replicas = [RedisServer(workdir / f"redis-{i + 1}", "--replicaof", "127.0.0.1",
-                                     str(self.primary.port)) for i in range(replicas)]
+        self.primary = RedisServer(workdir / "redis-0", *FAST_SYNC)
+        self.replicas = [RedisServer(workdir / f"redis-{i + 1}", *FAST_SYNC, "--replicaof",
+                                     "127.0.0.1", str(self.primary.port)) for i in range(replicas)]
         self.sentinels = []
         self.workdir = workdir
 

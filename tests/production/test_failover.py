@@ -26,7 +26,7 @@ from tests.oidc.rp import pkce_pair
 
 from .conftest import init_cluster, node_env
 from .httprp import REDIRECT, Browser, HttpRP, csrf_from
-from .replicas import PgPair, RedisSentinelSet, replicas_online
+from .replicas import FAST_SYNC, PgPair, RedisSentinelSet, replicas_online
 from .services import Node, RedisServer, TcpProxy, cli, wait_until
 
 pytestmark = pytest.mark.failover
@@ -397,7 +397,7 @@ def test_a_take_the_replica_did_not_confirm_is_never_handed_out(workdir):
 
     outcomes = {}
     for wait in (0, 1):
-        primary = RedisServer(workdir / f"attack-{wait}-primary")
+        primary = RedisServer(workdir / f"attack-{wait}-primary", *FAST_SYNC)
         primary.start()
         link = TcpProxy("127.0.0.1", primary.port)
         link.start()

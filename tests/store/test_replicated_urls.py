@@ -87,3 +87,30 @@ def test_a_write_refused_by_a_read_only_server_is_503_not_500():
                     s.execute(text("CREATE TABLE t (x int)"))
         finally:
             database.dispose()
+
+
+@pytest.mark.redis
+def test_a_primary_without_replicas_confirms_no_single_use_write():
+    """wait_replicas=1 and nobody to confirm: every write but a counter fails closed, and a
+    take hands nothing out (the lone-primary case after a failover left no replica)."""
+    import redis
+
+    from idp.errors import StoreUnavailable
+    from idp.store.redis_store import RedisStore
+    from tests.helpers.redis import redis_prefix, redis_url
+
+    url = redis_url()
+    if redis.Redis.from_url(url).info("replication").get("connected_slaves"):
+        pytest.skip("the test Redis has replicas")
+    with redis_prefix(url) as prefix:
+        plain = RedisStore(url, prefix=prefix)
+        plain.put("code:x", {"v": 1}, 60)
+        confirming = RedisStore(url + "?wait_replicas=1&wait_timeout=20", prefix=prefix)
+        for name, args in [("put", ("k", 1, 10)), ("take", ("code:x",)), ("add", ("m", 1, 10)),
+                           ("delete", ("k",))]:
+            with pytest.raises(StoreUnavailable):
+                getattr(confirming, name)(*args)
+        assert confirming.incr("n", 10) == 1  # counters are not confirmed
+        assert confirming.get("code:x") is None  # taken on the primary, and not handed out
+        plain.close()
+        confirming.close()

@@ -151,13 +151,17 @@ class Database:
             raise
 
     def libpq_conninfo(self) -> str:
-        """This PostgreSQL URL as a libpq connection string, for code that talks psycopg
-        directly; every host of a multi-host URL and its options are kept."""
-        from psycopg.conninfo import make_conninfo
-
-        _, params = self.engine.dialect.create_connect_args(self.url)
-        params.pop("context", None)
-        return make_conninfo(**params)
+        """This PostgreSQL URL as a libpq URI, for code that talks psycopg directly; a
+        multi-host URL keeps every host (libpq's ``h1:5432,h2:5432`` form) and its options."""
+        url = self.url.set(drivername="postgresql")
+        hosts = url.query.get("host")
+        if hosts is None:
+            return url.render_as_string(hide_password=False)
+        hosts = ",".join((hosts,) if isinstance(hosts, str) else hosts)
+        rendered = url.difference_update_query(["host"]).render_as_string(hide_password=False)
+        scheme, _, rest = rendered.partition("://")
+        userinfo, _, path = rest.partition("/")  # userinfo is "" or "user[:password]@"
+        return f"{scheme}://{userinfo}{hosts}/{path}"
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -59,14 +59,19 @@ def test_libpq_multi_host_url_reaches_psycopg_with_every_host():
     url = "postgresql://idp:pw@h1:5433,h2/idp?target_session_attrs=read-write&connect_timeout=2"
     assert normalize_url(url) == ("postgresql+psycopg://idp:pw@/idp?host=h1%3A5433&host=h2%3A5432"
                                   "&target_session_attrs=read-write&connect_timeout=2")
+    # psycopg (the audit writer) gets libpq's own URI back, every host in it.
     conninfo = Database(url).libpq_conninfo()
-    for part in ("host=h1,h2", "port=5433,5432", "target_session_attrs=read-write",
-                 "dbname=idp", "user=idp", "password=pw", "connect_timeout=2"):
-        assert part in conninfo.split(), conninfo
+    assert conninfo == ("postgresql://idp:pw@h1:5433,h2:5432/idp"
+                        "?connect_timeout=2&target_session_attrs=read-write")
+    from psycopg.conninfo import conninfo_to_dict
+    assert conninfo_to_dict(conninfo) == {
+        "host": "h1,h2", "port": "5433,5432", "dbname": "idp", "user": "idp", "password": "pw",
+        "target_session_attrs": "read-write", "connect_timeout": "2"}
 
 
 def test_single_host_urls_are_unchanged():
     assert normalize_url("postgresql://u@h1:5432/idp") == "postgresql+psycopg://u@h1:5432/idp"
+    assert Database("postgresql://u@h1:5432/idp").libpq_conninfo() == "postgresql://u@h1:5432/idp"
     assert normalize_url("sqlite:///x.db") == "sqlite:///x.db"
 
 

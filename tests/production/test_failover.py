@@ -14,6 +14,8 @@ confirmed still there, the audit chain intact, and both nodes serving again unre
 from __future__ import annotations
 
 import hashlib
+import random
+import struct
 import threading
 import time
 from collections import Counter, defaultdict
@@ -238,7 +240,7 @@ class Writer(threading.Thread):
 
     def run(self) -> None:
         from idp.errors import ServiceUnavailable
-        from tests.person.conftest import make_number, template
+        from idp.idnumber import check_char
 
         n = 0
         while not self._done.wait(0.2):
@@ -249,8 +251,9 @@ class Writer(threading.Thread):
                     "grant_types": ["client_credentials"], "scope": "liveness"})
                 self.ledger.clients.append(client.client_id)
                 if self.registry is not None:
-                    number = make_number(f"11010519800101{n:03d}")
-                    self.registry.enrol(number, "张三", template(n), "test")
+                    body = f"11010519800101{n:03d}"
+                    number = body + check_char(body)
+                    self.registry.enrol(number, "张三", face_template(n), "test")
                     self.ledger.persons.append(self.registry.key_for(number))
             except ServiceUnavailable:
                 pass  # not confirmed: not counted
@@ -258,6 +261,14 @@ class Writer(threading.Thread):
     def stop(self) -> None:
         self._done.set()
         self.join(30)
+
+
+def face_template(seed: int) -> bytes:
+    """A unit-length 128-float template, as the face engine stores (no model needed)."""
+    rng = random.Random(seed)
+    values = [rng.uniform(-1, 1) for _ in range(128)]
+    norm = sum(v * v for v in values) ** 0.5
+    return struct.pack("<128f", *(v / norm for v in values))
 
 
 # -- measuring -----------------------------------------------------------------------------------

@@ -111,6 +111,8 @@ def _register_groups():
     from .keys_cli import keys
     from .models_check import models
     from .registry.cli import registry
+    from .audittrail.cli import extend as extend_audit
+    extend_audit(audit)
     for group in (clients, keys, models, elicense, registry, admin, audit, demo):
         main.add_command(group)
 

@@ -87,6 +87,13 @@ class Settings:
     liveness_actions: int = 0  # actions per active challenge, 2-5 (0: 2 or 3 at random)
     secure_cookies: bool | None = None  # None: secure unless the issuer is local http
     log_json: bool = False
+    # audit checkpoints (idp/audittrail): every N events or T seconds, whichever comes first
+    audit_checkpoint_events: int = 1000  # 0: no count trigger
+    audit_checkpoint_seconds: int = 60  # 0: no timer
+    audit_checkpoint_sinks: str = "file"  # comma-separated: file, syslog, http ("": none)
+    audit_checkpoint_file: str = ""  # empty: <instance>/audit-checkpoints.jsonl
+    audit_checkpoint_syslog: str = ""  # /dev/log path or host:port (empty: /dev/log)
+    audit_checkpoint_url: str = ""  # the http sink POSTs each checkpoint line here
     extra: dict = field(default_factory=dict)
 
     # -- derived -----------------------------------------------------------------------
@@ -171,8 +178,22 @@ def _validate(s: Settings) -> None:
     for name in ("liveness_threshold", "face_match_threshold"):
         if not 0.0 <= getattr(s, name) <= 1.0:
             raise ConfigError(f"setting {name} (IDP_{name.upper()}) must be between 0 and 1")
+    _validate_audit(s)
     if s.redis_url and urlsplit(s.redis_url).scheme not in {"redis", "rediss", "unix"}:
         raise ConfigError("IDP_REDIS_URL must be a redis://, rediss:// or unix:// URL")
+
+
+def _validate_audit(s: Settings) -> None:
+    if s.audit_checkpoint_events < 0 or s.audit_checkpoint_seconds < 0:
+        raise ConfigError("IDP_AUDIT_CHECKPOINT_EVENTS and IDP_AUDIT_CHECKPOINT_SECONDS must "
+                          "be zero or more")
+    sinks = [n.strip() for n in s.audit_checkpoint_sinks.split(",") if n.strip()]
+    unknown = [n for n in sinks if n not in {"file", "syslog", "http"}]
+    if unknown:
+        raise ConfigError(f"IDP_AUDIT_CHECKPOINT_SINKS: unknown sink {unknown[0]!r} "
+                          "(file, syslog, http)")
+    if "http" in sinks and urlsplit(s.audit_checkpoint_url).scheme not in {"http", "https"}:
+        raise ConfigError("the http checkpoint sink needs IDP_AUDIT_CHECKPOINT_URL, an http(s) URL")
 
 
 def load_settings(config=None, env=None, **overrides) -> Settings:

@@ -143,6 +143,10 @@ class Checkpointer:
             except Exception as exc:  # noqa: BLE001 - a sink outage must not stop the OP
                 log.error("audit checkpoint sink %s failed: %s", sink.name, exc)
 
+    def latest(self) -> Head | None:
+        with self.db.session(write=False) as s:
+            return last_checkpoint(s)
+
     # -- the background thread ---------------------------------------------------------------
     @property
     def automatic(self) -> bool:

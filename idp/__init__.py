@@ -46,13 +46,16 @@ def create_app(config=None, *, init: bool = False, **overrides) -> Flask:
     from .oidc.logout import bp as logout_bp
     from .oidc.provider import Provider, build_server
     from .oidc.views import bp as oidc_bp
+    from .rootsecrets import secret_ring
     from .store.db import Database
     from .store.ephemeral import make_ephemeral_store
 
     settings = ensure_secret_key(load_settings(config, **overrides))
     warn_unsafe(settings)
     app = Flask(__name__, instance_path=str(settings.instance_path))
-    app.config.update(SECRET_KEY=settings.secret_key, MAX_CONTENT_LENGTH=settings.max_upload_bytes,
+    older = [secret for _, secret in secret_ring(settings).entries[1:]]
+    app.config.update(SECRET_KEY=settings.secret_key, SECRET_KEY_FALLBACKS=older,
+                      MAX_CONTENT_LENGTH=settings.max_upload_bytes,
                       MAX_FORM_MEMORY_SIZE=settings.max_upload_bytes, JSON_SORT_KEYS=False)
 
     if not settings.database_url:

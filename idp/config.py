@@ -39,6 +39,8 @@ class Settings:
     keys_dir: str = "keys"
     models_dir: str = "models"
     secret_key: str = ""  # empty: generated once and kept in the instance folder
+    secret_keys: str = ""  # versioned root secrets "id:secret,..." (current first); wins over secret_key
+    secret_keys_file: str = ""  # the same, one entry a line, in a file
     keys_passphrase: str = ""
     demo: bool = False
     # lifetimes, seconds
@@ -232,8 +234,34 @@ def load_settings(config=None, env=None, **overrides) -> Settings:
     return settings
 
 
+def _with_ring(settings: Settings) -> Settings:
+    """``IDP_SECRET_KEYS`` / ``IDP_SECRET_KEYS_FILE``: versioned root secrets (issue 15).
+
+    ``secret_key`` becomes the current secret (what Flask and every single-secret user
+    sees); ``secret_keys`` holds the whole ring, read from the file once, here."""
+    from .rootsecrets import parse_ring
+    if settings.secret_keys and settings.secret_keys_file:
+        raise ConfigError("set IDP_SECRET_KEYS or IDP_SECRET_KEYS_FILE, not both")
+    text, origin = settings.secret_keys, "IDP_SECRET_KEYS"
+    if settings.secret_keys_file:
+        origin = settings.secret_keys_file
+        try:
+            text = Path(settings.secret_keys_file).read_text()
+        except OSError as exc:
+            raise ConfigError(f"cannot read IDP_SECRET_KEYS_FILE {origin}: {exc.strerror}") from None
+    ring = parse_ring(text, origin)
+    if settings.secret_key and ring.get("0") != settings.secret_key and \
+            settings.secret_key not in dict(ring.entries).values():
+        raise ConfigError("IDP_SECRET_KEY is set but is not one of IDP_SECRET_KEYS: remove it, "
+                          "or list it (id 0 for data sealed before versioned secrets)")
+    canonical = ",".join(f"{kid}:{secret}" for kid, secret in ring.entries)
+    return replace(settings, secret_key=ring.current, secret_keys=canonical, secret_keys_file="")
+
+
 def ensure_secret_key(settings: Settings) -> Settings:
     """Return settings with a secret key, creating a persistent one in the instance folder."""
+    if settings.secret_keys or settings.secret_keys_file:
+        return _with_ring(settings)
     if settings.secret_key:
         if len(settings.secret_key) < 32:
             raise ConfigError("IDP_SECRET_KEY must be at least 32 characters")

@@ -250,8 +250,7 @@ def _with_ring(settings: Settings) -> Settings:
         except OSError as exc:
             raise ConfigError(f"cannot read IDP_SECRET_KEYS_FILE {origin}: {exc.strerror}") from None
     ring = parse_ring(text, origin)
-    if settings.secret_key and ring.get("0") != settings.secret_key and \
-            settings.secret_key not in dict(ring.entries).values():
+    if settings.secret_key and settings.secret_key not in dict(ring.entries).values():
         raise ConfigError("IDP_SECRET_KEY is set but is not one of IDP_SECRET_KEYS: remove it, "
                           "or list it (id 0 for data sealed before versioned secrets)")
     canonical = ",".join(f"{kid}:{secret}" for kid, secret in ring.entries)

@@ -89,6 +89,7 @@ class Checkpointer:
         self._thread = None
         self._pid = None
         self._last_seen = 0.0  # monotonic time of the last request that woke the thread
+        self._delivered_seq = 0  # sinks of this process have every checkpoint up to this
 
     # -- making one ------------------------------------------------------------------------
     def checkpoint(self, *, force: bool = True) -> Head | None:
@@ -194,3 +195,6 @@ class Checkpointer:
             head_id = s.execute(select(func.max(AuditEvent.id))).scalar()
         if head_id is not None and self._due(last, head_id):
             self.checkpoint(force=False)
+        elif last is not None and last.seq > self._delivered_seq:
+            self.deliver()  # another node made it: this node's file sink catches up too
+            self._delivered_seq = last.seq

@@ -61,18 +61,26 @@ def last_checkpoint(session) -> Head | None:
                                  .limit(1)).scalar_one_or_none())
 
 
-def _segment(session, after_id: int, after_hash: str, upto: int, batch: int = 1000) -> int:
-    """Re-hash events ``after_id < id <= upto``; return how many there are."""
-    prev, count = after_hash, 0
-    rows = session.execute(select(AuditEvent).where(AuditEvent.id > after_id, AuditEvent.id <= upto)
+def _segment(session, base: tuple, upto: int, batch: int = 1000) -> tuple:
+    """Re-hash events after ``base = (id, hash, count)`` up to ``upto``; the new base."""
+    last_id, prev, count = base
+    rows = session.execute(select(AuditEvent).where(AuditEvent.id > last_id, AuditEvent.id <= upto)
                            .order_by(AuditEvent.id).execution_options(yield_per=batch)).scalars()
     for row in rows:
         fields = {name: getattr(row, name) for name in audit._FIELDS}
         if row.prev_hash != prev or row.hash != audit.event_hash(prev, fields):
             raise ChainBroken(f"event {row.id} does not verify against the chain since the "
                               f"last checkpoint (run `idp audit verify`)")
-        prev, count = row.hash, count + 1
-    return count
+        last_id, prev, count = row.id, row.hash, count + 1
+    return last_id, prev, count
+
+
+def _base(session, last: Head | None) -> tuple:
+    """(id, hash, count) the next checkpoint counts from: the last one, the anchor, genesis."""
+    if last is not None:
+        return last.event_id, last.hash, last.count
+    anchor = session.get(AuditAnchor, 1)
+    return (anchor.event_id, anchor.hash, anchor.count) if anchor else (0, audit.GENESIS, 0)
 
 
 class Checkpointer:
@@ -94,6 +102,13 @@ class Checkpointer:
     # -- making one ------------------------------------------------------------------------
     def checkpoint(self, *, force: bool = True) -> Head | None:
         """Sign the current head; without ``force`` only when one is due.  None: nothing to do."""
+        # Re-hash what is already committed before taking the lock, which stops every append
+        # of the cluster while held: the first checkpoint of a long trail (an upgrade) may
+        # take minutes, and logins must not wait for it.
+        with self.db.session(write=False) as s:
+            seen = last_checkpoint(s)
+            head_id = s.execute(select(func.max(AuditEvent.id))).scalar()
+            checked = _segment(s, _base(s, seen), head_id) if head_id else None
         with self.db.session() as s:
             audit._lock(s)  # the head stands still, and no other node signs this seq
             last = last_checkpoint(s)
@@ -106,13 +121,9 @@ class Checkpointer:
                                   f"{last.event_id} of checkpoint {last.seq}: events were deleted")
             if not force and not self._due(last, head.id):
                 return None
-            if last is not None:
-                base_id, base_hash, base_count = last.event_id, last.hash, last.count
-            else:
-                anchor = s.get(AuditAnchor, 1)
-                base_id, base_hash, base_count = ((anchor.event_id, anchor.hash, anchor.count)
-                                                  if anchor else (0, audit.GENESIS, 0))
-            count = base_count + _segment(s, base_id, base_hash, head.id)
+            same = (last.seq if last else 0) == (seen.seq if seen else 0)
+            base = checked if same and checked and checked[0] <= head.id else _base(s, last)
+            _, _, count = _segment(s, base, head.id)  # only what arrived meanwhile
             now = self.clock()
             seq = (last.seq if last else 0) + 1
             claims = {"iss": self.issuer, "iat": int(now), "seq": seq, "event_id": head.id,
@@ -127,7 +138,7 @@ class Checkpointer:
         return made
 
     def _due(self, last: Head | None, head_id: int) -> bool:
-        if last is not None and head_id == last.event_id:
+        if not self.automatic or (last is not None and head_id == last.event_id):
             return False
         if last is None:
             return True

@@ -291,6 +291,9 @@ def warn_unsafe(settings: Settings) -> list[str]:
         warnings.append("cookies are not Secure because the issuer is plain http")
     if not settings.database_url:
         warnings.append("IDP_DATABASE_URL is not set: using the embedded SQLite database")
+    if not settings.audit_checkpoint_sinks.strip():
+        warnings.append("IDP_AUDIT_CHECKPOINT_SINKS is empty: audit checkpoints are kept only "
+                        "in the database, where whoever deletes events can delete them too")
     for text in warnings:
         log.warning("UNSAFE: %s", text)
     return warnings

@@ -9,9 +9,9 @@ anchor: that checkpoint, kept in ``audit_anchor``.  The file is JSON lines:
 2. one line per event, every column the hash covers plus ``id``, ``prev_hash``, ``hash``;
 3. a trailer: a JWS (``typ: audit-archive+jwt``) over the SHA-256 of all lines before it.
 
-The events are deleted and the anchor moved in the transaction that also appends the
-``audit.archive`` event, after the file is written and synced: a crash leaves either
-nothing changed or the file and the change both.  ``verify_archive`` checks a file offline.
+The file is written and synced first, without holding the trail's append lock (logins go
+on); then one transaction deletes the events, moves the anchor and appends the
+``audit.archive`` event: a crash leaves nothing removed (run it again with a new file name).  ``verify_archive`` checks a file offline.
 """
 from __future__ import annotations
 
@@ -61,12 +61,9 @@ def archive(db, verifier, keyring, issuer: str, *, before: float, out: str | Pat
     out = Path(out)
     if out.exists():
         raise ArchiveError(f"{out} exists; archives are never overwritten")
-    with db.session() as s:
-        audit._lock(s)
-        anchor = s.get(AuditAnchor, 1)
-        start = ({"event_id": anchor.event_id, "hash": anchor.hash, "count": anchor.count,
-                  "checkpoint": anchor.checkpoint_jws} if anchor else
-                 {"event_id": 0, "hash": audit.GENESIS, "count": 0, "checkpoint": None})
+    # Writing the file needs no lock: the archived rows are committed and never change.
+    with db.session(write=False) as s:
+        start = _start(s.get(AuditAnchor, 1))
         point = _covering(s, before, start["event_id"])
         if point is None:
             raise ArchiveError("no checkpoint covers events before that date: nothing to "
@@ -75,54 +72,85 @@ def archive(db, verifier, keyring, issuer: str, *, before: float, out: str | Pat
             verifier.verify(point.jws, CHECKPOINT_TYP)
         except CheckpointError as exc:
             raise ArchiveError(f"checkpoint seq {point.seq} is not valid: {exc}") from None
-        tmp = out.with_name(out.name + ".part")
-        digest = hashlib.sha256()
-        prev, count = start["hash"], start["count"]
+        point = {"seq": point.seq, "event_id": point.event_id, "hash": point.hash,
+                 "count": point.count, "jws": point.jws}
+        digest = _write(s, out, issuer, keyring, start, point)
+    summary = {"file": str(out), "events": point["count"] - start["count"],
+               "to_event": point["event_id"], "checkpoint_seq": point["seq"], "sha256": digest}
+    # One transaction: delete, move the anchor, record it.  Appends by other requests go on
+    # meanwhile (they touch only the tail); the append lock is taken only by the last step.
+    with db.session() as s:
+        anchor = s.execute(select(AuditAnchor).where(AuditAnchor.id == 1)
+                           .with_for_update()).scalar_one_or_none()
+        if _start(anchor)["event_id"] != start["event_id"]:
+            out.unlink()
+            raise ArchiveError("another archive ran meanwhile; nothing was removed, run it again")
+        def record():
+            audit.append_event(s, event="audit.archive", outcome="success", method=actor,
+                               details=summary)
+
+        later = s.scalar(select(AuditEvent.id).where(AuditEvent.id > point["event_id"]).limit(1))
+        if later is None:
+            # Cut at the head: record first, so a row stays behind the anchor (appends link
+            # to the table's last row, and SQLite would restart the ids of an empty table).
+            record()
+        s.execute(delete(AuditEvent).where(AuditEvent.id > start["event_id"],
+                                           AuditEvent.id <= point["event_id"]))
+        if anchor is None:
+            anchor = AuditAnchor(id=1)
+            s.add(anchor)
+        anchor.event_id, anchor.hash, anchor.count = point["event_id"], point["hash"], point["count"]
+        anchor.checkpoint_jws, anchor.archived_at = point["jws"], time.time()
+        if later is not None:
+            record()
+    return summary
+
+
+def _start(anchor) -> dict:
+    if anchor is None:
+        return {"event_id": 0, "hash": audit.GENESIS, "count": 0, "checkpoint": None}
+    return {"event_id": anchor.event_id, "hash": anchor.hash, "count": anchor.count,
+            "checkpoint": anchor.checkpoint_jws}
+
+
+def _write(session, out: Path, issuer: str, keyring, start: dict, point: dict) -> str:
+    """Write and sync the archive file (re-hashing every event); return its SHA-256."""
+    tmp = out.with_name(out.name + ".part")
+    digest = hashlib.sha256()
+    prev, count = start["hash"], start["count"]
+    try:
         with open(tmp, "wb") as fh:
             def write(obj):
                 data = _dumps(obj)
                 digest.update(data)
                 fh.write(data)
-            write({"format": FORMAT, "issuer": issuer, "from": start, "checkpoint": point.jws,
-                   "events": point.count - start["count"]})
-            rows = s.execute(select(AuditEvent).where(AuditEvent.id > start["event_id"],
-                                                      AuditEvent.id <= point.event_id)
-                             .order_by(AuditEvent.id).execution_options(yield_per=1000)).scalars()
+            write({"format": FORMAT, "issuer": issuer, "from": start, "checkpoint": point["jws"],
+                   "events": point["count"] - start["count"]})
+            rows = session.execute(
+                select(AuditEvent).where(AuditEvent.id > start["event_id"],
+                                         AuditEvent.id <= point["event_id"])
+                .order_by(AuditEvent.id).execution_options(yield_per=1000)).scalars()
             for row in rows:
                 fields = {name: getattr(row, name) for name in audit._FIELDS}
                 if row.prev_hash != prev or row.hash != audit.event_hash(prev, fields):
-                    fh.close()
-                    tmp.unlink()
                     raise ArchiveError(f"event {row.id} does not verify: run `idp audit verify`; "
                                        "a broken chain is never archived")
                 write(_event_line(row))
                 prev, count = row.hash, count + 1
-            if prev != point.hash or count != point.count:
-                fh.close()
-                tmp.unlink()
-                raise ArchiveError(f"the trail does not reach checkpoint seq {point.seq} intact")
+            if prev != point["hash"] or count != point["count"]:
+                raise ArchiveError(f"the trail does not reach checkpoint seq {point['seq']} intact")
             trailer = jws.sign(keyring, ARCHIVE_TYP, {
                 "iss": issuer, "iat": int(time.time()), "sha256": digest.hexdigest(),
-                "checkpoint_seq": point.seq, "first_id": start["event_id"] + 1,
-                "last_id": point.event_id, "events": count - start["count"]})
+                "checkpoint_seq": point["seq"], "first_id": start["event_id"] + 1,
+                "last_id": point["event_id"], "events": count - start["count"]})
             fh.write(_dumps({"signature": trailer}))
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, out)
-        summary = {"file": str(out), "events": count - start["count"], "to_event": point.event_id,
-                   "checkpoint_seq": point.seq, "sha256": digest.hexdigest()}
-        # Appended before the delete, in the same transaction: it outlives the cut, so the
-        # table is never empty behind an anchor (appends read their link from the table).
-        audit.append_event(s, event="audit.archive", outcome="success", method=actor,
-                           details=summary)
-        s.execute(delete(AuditEvent).where(AuditEvent.id > start["event_id"],
-                                           AuditEvent.id <= point.event_id))
-        if anchor is None:
-            anchor = AuditAnchor(id=1)
-            s.add(anchor)
-        anchor.event_id, anchor.hash, anchor.count = point.event_id, point.hash, point.count
-        anchor.checkpoint_jws, anchor.archived_at = point.jws, time.time()
-    return summary
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return digest.hexdigest()
 
 
 def verify_archive(path: str | Path, verifier) -> dict:

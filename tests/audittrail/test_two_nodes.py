@@ -62,3 +62,41 @@ def test_two_nodes_write_one_chain_and_consistent_checkpoints(make_app, tmp_path
             assert report.events == 480 and report.after_last == 0
         for state in states:
             state.db.engine.dispose()
+
+
+def test_archive_while_another_node_appends(make_app, tmp_path):
+    import time
+
+    from idp.audittrail.archive import archive, verify_archive
+    from idp.audittrail.jws import Verifier
+    with pg_database() as url:
+        nodes = [make_app(database_url=url, instance_dir=str(tmp_path / f"n{i}"),
+                          audit_checkpoint_events=0, audit_checkpoint_seconds=0,
+                          audit_checkpoint_file=str(tmp_path / "cp.jsonl")) for i in range(2)]
+        a, b = (app.extensions["idp"] for app in nodes)
+        for j in range(50):
+            a.provider.audit("test.before", "success", details={"n": j})
+        a.services["checkpoints"].checkpoint()
+        errors = []
+
+        def appends():
+            try:
+                for j in range(100):
+                    b.provider.audit("test.during", "success", details={"n": j})
+            except Exception as exc:  # pragma: no cover
+                errors.append(exc)
+
+        writer = threading.Thread(target=appends)
+        writer.start()
+        verifier = Verifier.from_keyring(a.keyring, a.settings.issuer)
+        summary = archive(a.db, verifier, a.keyring, a.settings.issuer, before=time.time() + 1,
+                          out=tmp_path / "old.jsonl")
+        writer.join(60)
+        assert not errors and summary["events"] == 50
+        assert verify_archive(tmp_path / "old.jsonl", verifier)["events"] == 50
+        a.services["checkpoints"].checkpoint()
+        report = check(b, (tmp_path / "cp.jsonl").read_text())
+        assert report.ok, report.problems
+        assert report.events == 151 and report.anchor["count"] == 50  # 50 + 100 + audit.archive
+        for state in (a, b):
+            state.db.engine.dispose()

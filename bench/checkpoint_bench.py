@@ -7,7 +7,10 @@ round in one run, and reports each rate's median and the on/off ratio:
 * client-credentials tokens/s (wrk; not audited one by one, so only the timer applies);
 * refused token requests/s (wrk, wrong secret): every one is an audit event, the densest
   stream the trail gets, so checkpoints are made as often as the interval allows;
-* full person logins/s (``person_bench``'s login: page, ID number, three frames, token).
+* full person logins/s (``person_bench``'s login: page, ID number, three frames, token);
+
+and, first, the CPU one checkpoint over 1,000 new events costs in-process (re-hash, sign,
+store, file sink), which the machine's other load disturbs far less.
 
     python bench/checkpoint_bench.py [--rounds 3] [--seconds 8] [--logins 150] [--no-person]
 
@@ -21,6 +24,7 @@ import base64
 import statistics
 import sys
 import tempfile
+import time
 import urllib.request
 from pathlib import Path
 from types import SimpleNamespace
@@ -49,6 +53,25 @@ def checkpoints(deployment) -> int:
     from idp.store.models import AuditCheckpoint
     with deployment.app.extensions["idp"].db.session(write=False) as s:
         return s.scalar(select(func.count()).select_from(AuditCheckpoint)) or 0
+
+
+def micro(deployment, events: int = 1000, repeats: int = 7) -> dict:
+    """CPU and wall time of one checkpoint over ``events`` new events, in this process: a
+    figure the machine's other load disturbs far less than the rates."""
+    from idp.oidc.auditlog import append_events
+    state = deployment.app.extensions["idp"]
+    cp = state.services["checkpoints"]
+    cpu, wall = [], []
+    for r in range(repeats):
+        with state.db.session() as s:
+            append_events(s, [{"event": "bench.event", "outcome": "info", "ts": time.time(),
+                               "details": {"r": r, "n": i}} for i in range(events)])
+        c0, w0 = time.process_time(), time.perf_counter()
+        cp.checkpoint()
+        cpu.append((time.process_time() - c0) * 1000)
+        wall.append((time.perf_counter() - w0) * 1000)
+    return {"events": events, "cpu_ms": statistics.median(cpu), "wall_ms": statistics.median(wall),
+            "us_per_event": statistics.median(cpu) * 1000 / events}
 
 
 def one_round(deployment, variant, args, scripts, person) -> dict:
@@ -101,6 +124,10 @@ def main() -> None:
             from bench.person_bench import Frames, setup
             rp, people = setup(deployment, args.persons)
             person = (rp, people, Frames())
+        one = micro(deployment)
+        print(f"one checkpoint over {one['events']} events: {one['cpu_ms']:.1f} ms CPU, "
+              f"{one['wall_ms']:.1f} ms wall ({one['us_per_event']:.1f} us CPU per event)",
+              flush=True)
         for r in range(args.rounds):
             for variant in (("on", "off") if r % 2 == 0 else ("off", "on")):
                 row = one_round(deployment, variant, args, scripts, person)
@@ -120,7 +147,7 @@ def main() -> None:
                 + [("checkpoints", "made")])
     print_table("medians: checkpoints on (default interval) vs off", summary,
                 [("metric", "metric"), ("on", "on"), ("off", "off"), ("ratio", "on/off")])
-    dump_json(args.json, {"rounds": rows, "summary": summary})
+    dump_json(args.json, {"micro": one, "rounds": rows, "summary": summary})
 
 
 if __name__ == "__main__":

@@ -127,21 +127,26 @@ def _link_problem(session, row, prev_row_id: int | None) -> str:
             f"{prev_row_id} before it")
 
 
+def _anchor(session, verifier, report: Report):
+    """Where the chain in the table starts: genesis, or the archive anchor (checked)."""
+    anchor = session.get(AuditAnchor, 1)
+    if anchor is None:
+        return None, audit.GENESIS, 0, 0
+    report.anchor = {"event_id": anchor.event_id, "hash": anchor.hash, "count": anchor.count}
+    try:
+        signed = verifier.verify(anchor.checkpoint_jws, CHECKPOINT_TYP)
+        if (signed.get("event_id"), signed.get("hash"), signed.get("count")) != \
+                (anchor.event_id, anchor.hash, anchor.count):
+            report.problems.append("the archive anchor does not match the checkpoint it names")
+    except CheckpointError as exc:
+        report.problems.append(f"the archive anchor's checkpoint is not valid: {exc}")
+    return anchor, anchor.hash, anchor.count, anchor.event_id
+
+
 def verify_trail(session, verifier, sources, *, batch: int = 1000) -> Report:
     report = Report()
     points = check_checkpoints(sources, verifier, report)
-    anchor = session.get(AuditAnchor, 1)
-    prev, count, after = audit.GENESIS, 0, 0
-    if anchor is not None:
-        prev, count, after = anchor.hash, anchor.count, anchor.event_id
-        report.anchor = {"event_id": anchor.event_id, "hash": anchor.hash, "count": anchor.count}
-        try:
-            signed = verifier.verify(anchor.checkpoint_jws, CHECKPOINT_TYP)
-            if (signed.get("event_id"), signed.get("hash"), signed.get("count")) != \
-                    (anchor.event_id, anchor.hash, anchor.count):
-                report.problems.append("the archive anchor does not match the checkpoint it names")
-        except CheckpointError as exc:
-            report.problems.append(f"the archive anchor's checkpoint is not valid: {exc}")
+    anchor, prev, count, after = _anchor(session, verifier, report)
     pending = []
     for point in points:
         if point.claims["event_id"] < after:

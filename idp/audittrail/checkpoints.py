@@ -64,10 +64,13 @@ def last_checkpoint(session) -> Head | None:
 def _segment(session, base: tuple, upto: int, batch: int = 1000) -> tuple:
     """Re-hash events after ``base = (id, hash, count)`` up to ``upto``; the new base."""
     last_id, prev, count = base
-    rows = session.execute(select(AuditEvent).where(AuditEvent.id > last_id, AuditEvent.id <= upto)
-                           .order_by(AuditEvent.id).execution_options(yield_per=batch)).scalars()
+    # Plain rows, not ORM objects: this runs over every event once, on every node.
+    columns = [getattr(AuditEvent, name) for name in audit._FIELDS]
+    rows = session.execute(select(AuditEvent.id, AuditEvent.prev_hash, AuditEvent.hash, *columns)
+                           .where(AuditEvent.id > last_id, AuditEvent.id <= upto)
+                           .order_by(AuditEvent.id).execution_options(yield_per=batch))
     for row in rows:
-        fields = {name: getattr(row, name) for name in audit._FIELDS}
+        fields = dict(zip(audit._FIELDS, row[3:]))
         if row.prev_hash != prev or row.hash != audit.event_hash(prev, fields):
             raise ChainBroken(f"event {row.id} does not verify against the chain since the "
                               f"last checkpoint (run `idp audit verify`)")

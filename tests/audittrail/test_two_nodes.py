@@ -53,7 +53,7 @@ def test_two_nodes_write_one_chain_and_consistent_checkpoints(make_app, tmp_path
         with states[0].db.session(write=False) as s:
             assert verify_chain(s) is None
             seqs = s.scalars(select(AuditCheckpoint.seq).order_by(AuditCheckpoint.seq)).all()
-        assert seqs == list(range(1, len(seqs) + 1)) and len(seqs) >= 10
+        assert seqs == list(range(1, len(seqs) + 1)) and len(seqs) >= 3
         files = [(tmp_path / f"node{i}.jsonl").read_text() for i in range(2)]
         assert files[0] == files[1] and len(files[0].splitlines()) == len(seqs)
         for state in states:

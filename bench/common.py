@@ -93,12 +93,16 @@ class Server:
 
     def __init__(self, deployment: Deployment, *, workers=2, threads=4, worker_class=None,
                  access_log=False):
+        """``workers=None, threads=None``: ``idp serve``'s own defaults (no flags given)."""
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith(("IDP_", "PROMETHEUS_"))}
         env.update(deployment.env, PYTHONPATH=str(ROOT))
-        cmd = [sys.executable, "-m", "idp.cli", "serve", "--port", str(self.port),
-               "--workers", str(workers), "--threads", str(threads)]
+        cmd = [sys.executable, "-m", "idp.cli", "serve", "--port", str(self.port)]
+        if workers is not None:
+            cmd += ["--workers", str(workers), "--threads", str(threads)]
+        else:
+            workers, threads = serve_defaults()
         if worker_class:
             cmd += ["--worker-class", worker_class]
         if not access_log:
@@ -151,7 +155,7 @@ class Server:
 
     def cpu_seconds(self) -> float:
         """User + system CPU time used so far by the server's processes (master and workers)."""
-        return sum(cpu for pgrp, cpu in _processes(group=True).values() if pgrp == self.proc.pid)
+        return group_cpu_seconds(self.proc.pid)
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -169,6 +173,18 @@ class Server:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+def group_cpu_seconds(pgid: int) -> float:
+    """User + system CPU seconds used so far by the live processes of process group ``pgid``."""
+    return sum(cpu for pgrp, cpu in _processes(group=True).values() if pgrp == pgid)
+
+
+def serve_defaults() -> tuple[int, int]:
+    """The worker processes and threads ``idp serve`` uses when given neither."""
+    from idp.cli import serve
+    params = {p.name: p.default for p in serve.params}
+    return params["workers"], params["threads"]
 
 
 def _heartbeat_seen(pid: int) -> bool:
@@ -234,16 +250,19 @@ def wrk(url: str, *, seconds=10, connections=16, threads=1, script=None, env=Non
     return result
 
 
-def token_script(workdir: Path, client_id: str, secret: str) -> Path:
+def token_script(workdir: Path, client_id: str, secret: str, scope: str = "",
+                 name: str = "client_credentials") -> Path:
     """A wrk Lua script posting the client-credentials grant (client_secret_basic)."""
     import base64
-    basic = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
-    path = workdir / "client_credentials.lua"
+    from urllib.parse import quote
+    basic = base64.b64encode(f"{quote(client_id, safe='')}:{quote(secret, safe='')}".encode()).decode()
+    body = "grant_type=client_credentials" + (f"&scope={quote(scope)}" if scope else "")
+    path = workdir / f"{name}.lua"
     path.write_text(
         'wrk.method = "POST"\n'
         'wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"\n'
         f'wrk.headers["Authorization"] = "Basic {basic}"\n'
-        'wrk.body = "grant_type=client_credentials"\n')
+        f'wrk.body = "{body}"\n')
     return path
 
 

@@ -10,10 +10,11 @@ Goals (issue 14): client credentials >= 1.3x the peer with p99 <= 20 ms at 8 con
 discovery and JWKS >= 1.5x.
 
     python bench/token_bench.py [--rounds 3] [--seconds 5] [--connections 8]
-                                [--shape default|gthread:2x4,...] [--no-peer] [--json FILE]
+                                [--shape default[,gthread:2x4,...]] [--no-peer] [--json FILE]
 
 ``--shape default`` is ``idp serve`` exactly as a user runs it (its default worker shape, its
-access log on).  PostgreSQL (a throw-away database) unless --sqlite; the peer is installed
+access log on); a comma-separated list of shapes (``gthread:3x4``) measures each of them in
+the same alternation, which is how the default shape was chosen.  PostgreSQL (a throw-away database) unless --sqlite; the peer is installed
 with npm on first use (bench/peer.py).  Prints numbers; asserts nothing.
 """
 from __future__ import annotations
@@ -42,7 +43,7 @@ ENDPOINTS = [("client_credentials", "/token", "/token", 1.3, 20.0),
 ROUND_COLUMNS = [("round", "round"), ("endpoint", "endpoint"), ("server", "server"),
                  ("rps", "req/s"), ("p50", "p50 ms"), ("p99", "p99 ms"),
                  ("cpu", "server CPU ms/req"), ("errors", "errors"), ("load", "load avg")]
-SUMMARY_COLUMNS = [("endpoint", "endpoint"), ("ours", "ours req/s"), ("peer", "peer req/s"),
+SUMMARY_COLUMNS = [("endpoint", "endpoint"), ("shape", "ours"), ("ours", "ours req/s"), ("peer", "peer req/s"),
                    ("ratio", "ratio ours/peer"), ("ratios", "per round"),
                    ("p99_ours", "p99 ours ms"), ("p99_peer", "p99 peer ms"),
                    ("cpu_ours", "CPU ms/req ours"), ("cpu_peer", "CPU ms/req peer"),
@@ -83,11 +84,13 @@ def run(deployment: Deployment, workdir: Path, args) -> tuple[list[dict], list[d
     peer_clients = [{"client_id": peer_id, "client_secret": peer_secret, "scope": SCOPE,
                      "grant_types": ["client_credentials"], "response_types": [],
                      "redirect_uris": [], "token_endpoint_auth_method": "client_secret_basic"}]
-    shape = parse_shape(args.shape)
     rows = []
     with contextlib.ExitStack() as stack:
-        ours = stack.enter_context(Server(deployment, access_log=True, **shape))
-        targets = [("ours", ours, 1, ours_script)]
+        targets = []
+        for text in args.shape.split(","):
+            server = stack.enter_context(Server(deployment, access_log=True, **parse_shape(text)))
+            label = "default " + server.describe if text == "default" else server.describe
+            targets.append((label, server, 1, ours_script))
         peer_text = "no peer"
         if not args.no_peer:
             targets.append(("peer", stack.enter_context(Peer(peer_clients)), 2, peer_script))
@@ -101,36 +104,39 @@ def run(deployment: Deployment, workdir: Path, args) -> tuple[list[dict], list[d
                     lua = script if endpoint[0] == "client_credentials" else None
                     row = measure(target, target.url + endpoint[index], lua, args.seconds,
                                   args.connections)
-                    rows.append({"round": n, "endpoint": endpoint[0],
-                                 "server": ours.describe if name == "ours" else "peer",
-                                 "who": name, **row})
+                    rows.append({"round": n, "endpoint": endpoint[0], "server": name, **row})
                     print(f"  round {n} {endpoint[0]:<18} {name}: {row['rps']:8.1f}/s "
                           f"p99 {row['p99']} ms, {row['cpu']:.2f} ms CPU/req, "
                           f"{row['errors']} errors, load {row['load']:.1f}", flush=True)
-        describe_ours = f"idp serve ({ours.describe}, access log on)"
-    return rows, summarise(rows), f"{describe_ours} vs {peer_text}"
+        ours = ", ".join(name for name, *_ in targets if name != "peer")
+    return rows, summarise(rows), f"idp serve ({ours}; access log on) vs {peer_text}"
 
 
 def summarise(rows: list[dict]) -> list[dict]:
     out = []
+    servers = list(dict.fromkeys(r["server"] for r in rows if r["server"] != "peer"))
     for name, _, _, goal, p99_goal in ENDPOINTS:
-        mine = {r["round"]: r for r in rows if r["endpoint"] == name and r["who"] == "ours"}
-        theirs = {r["round"]: r for r in rows if r["endpoint"] == name and r["who"] == "peer"}
-        med = lambda rs, key: statistics.median(r[key] for r in rs) if rs else None  # noqa: E731
-        row = {"endpoint": name, "ours": med(mine.values(), "rps"),
-               "p99_ours": med(mine.values(), "p99"), "cpu_ours": med(mine.values(), "cpu")}
-        if theirs:
-            ratios = [mine[n]["rps"] / theirs[n]["rps"] for n in sorted(mine) if n in theirs
-                      and theirs[n]["rps"]]
-            ratio = statistics.median(ratios)
-            met = ratio >= goal and (p99_goal is None or row["p99_ours"] <= p99_goal)
-            row.update(peer=med(theirs.values(), "rps"), p99_peer=med(theirs.values(), "p99"),
-                       cpu_peer=med(theirs.values(), "cpu"), ratio=f"{ratio:.2f}x",
-                       ratios=" ".join(f"{r:.2f}" for r in ratios),
-                       goal=("met " if met else "MISSED ") + f">={goal}x" +
-                       (f", p99<={p99_goal:g}ms" if p99_goal else ""))
-        out.append(row)
+        theirs = {r["round"]: r for r in rows if r["endpoint"] == name and r["server"] == "peer"}
+        for server in servers:
+            mine = {r["round"]: r for r in rows if r["endpoint"] == name and r["server"] == server}
+            row = {"endpoint": name, "shape": server, "ours": _median(mine, "rps"),
+                   "p99_ours": _median(mine, "p99"), "cpu_ours": _median(mine, "cpu")}
+            if theirs:
+                ratios = [mine[n]["rps"] / theirs[n]["rps"] for n in sorted(mine)
+                          if n in theirs and theirs[n]["rps"]]
+                ratio = statistics.median(ratios)
+                met = ratio >= goal and (p99_goal is None or row["p99_ours"] <= p99_goal)
+                row.update(peer=_median(theirs, "rps"), p99_peer=_median(theirs, "p99"),
+                           cpu_peer=_median(theirs, "cpu"), ratio=f"{ratio:.2f}x",
+                           ratios=" ".join(f"{r:.2f}" for r in ratios),
+                           goal=("met " if met else "MISSED ") + f">={goal}x" +
+                           (f", p99<={p99_goal:g}ms" if p99_goal else ""))
+            out.append(row)
     return out
+
+
+def _median(by_round: dict, key: str):
+    return statistics.median(r[key] for r in by_round.values()) if by_round else None
 
 
 def main(argv=None) -> list[dict]:

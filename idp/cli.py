@@ -40,6 +40,12 @@ def init(ctx):
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, envvar="IDP_HOST")
 @click.option("--port", default=8000, show_default=True, type=int, envvar="IDP_PORT")
+# The default shape, 2 gthread workers x 8 threads, was chosen from measurements
+# (bench/token_bench.py --shape gthread:2x4,gthread:2x8,gthread:3x4, alternating rounds on the
+# 2-core development machine, 2026-12-04): 2x8 served the most tokens, JWKS and discovery per
+# second at the lowest CPU per request.  One process per core keeps Python on both cores; the
+# RSA signature releases the GIL, so a worker's other threads parse and answer meanwhile; and
+# 8 threads keep 16 keep-alive connections served without queueing behind each other.
 @click.option("--workers", default=2, show_default=True, type=int, envvar="IDP_WORKERS",
               help="gunicorn worker processes.")
 @click.option("--threads", default=8, show_default=True, type=int, envvar="IDP_THREADS",

@@ -55,6 +55,8 @@ def parse_shape(text: str) -> dict:
         return {"workers": None, "threads": None}
     kind, _, shape = text.partition(":")
     workers, _, threads = shape.partition("x")
+    if kind == "granian":  # idp serve --server granian: THREADS blocking threads per worker
+        return {"workers": int(workers), "threads": int(threads or 1), "server": "granian"}
     return {"workers": int(workers), "threads": int(threads or 1), "worker_class": kind}
 
 
@@ -145,7 +147,8 @@ def main(argv=None) -> list[dict]:
     parser.add_argument("--seconds", type=int, default=5, help="per endpoint, server and round")
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--shape", default="default",
-                        help="default (idp serve's own), or worker-class:WORKERSxTHREADS")
+                        help="default (idp serve's own), worker-class:WORKERSxTHREADS, or "
+                             "granian:WORKERSxTHREADS (idp serve --server granian); comma-separated")
     parser.add_argument("--no-peer", action="store_true")
     parser.add_argument("--sqlite", action="store_true", help="embedded SQLite instead of PostgreSQL")
     parser.add_argument("--json", type=Path, default=None)

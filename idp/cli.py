@@ -60,10 +60,14 @@ def init(ctx):
               help="Recycle a worker after this many requests (0: never).")
 @click.option("--access-log/--no-access-log", default=True, show_default=True,
               help="One log line per request (logger idp.access).")
+@click.option("--server", "server_kind", type=click.Choice(["gunicorn", "granian"]),
+              default="gunicorn", show_default=True, envvar="IDP_SERVER",
+              help="HTTP server: gunicorn, or granian (Rust; less CPU per request, see "
+                   "idp/serving_granian.py).")
 @click.option("--dev", is_flag=True, help="Flask's development server (never in production).")
 @click.pass_context
 def serve(ctx, host, port, workers, threads, worker_class, timeout, graceful_timeout,
-          max_requests, access_log, dev):
+          max_requests, access_log, server_kind, dev):
     """Serve the OP (gunicorn; the development server only with --dev)."""
     if not access_log:
         logging.getLogger("idp.access").setLevel(logging.WARNING)
@@ -80,6 +84,11 @@ def serve(ctx, host, port, workers, threads, worker_class, timeout, graceful_tim
     if settings.log_json:  # from the first line on, in the master and every worker
         from .ops.reqlog import use_json_logs
         use_json_logs()
+    if server_kind == "granian":
+        from .serving_granian import run_granian
+        run_granian(ctx.obj.get("config"), host=host, port=port, workers=workers,
+                    threads=threads, graceful_timeout=graceful_timeout, access_log=access_log)
+        return
     from .serving import run_gunicorn
     run_gunicorn(ctx.obj.get("config"), host=host, port=port, workers=workers, threads=threads,
                  worker_class=worker_class, timeout=timeout, graceful_timeout=graceful_timeout,

@@ -212,7 +212,8 @@ def main(argv=None):
                                         grant_types=["authorization_code", "refresh_token"])
         sids = our_sessions(deployment, ours_client[0], args.users)
         peer_client = ("bench-rp-" + secrets.token_hex(4), secrets.token_urlsafe(32))
-        ours = stack.enter_context(Server(deployment, workers=None, threads=None, access_log=True))
+        ours = stack.enter_context(Server(deployment, workers=None, threads=None, access_log=True,
+                                                   server=None))
         peer = stack.enter_context(Peer([{
             "client_id": peer_client[0], "client_secret": peer_client[1],
             "redirect_uris": [REDIRECT], "grant_types": ["authorization_code", "refresh_token"],

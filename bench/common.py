@@ -93,6 +93,7 @@ class Server:
 
     def __init__(self, deployment: Deployment, *, workers=2, threads=4, worker_class=None,
                  access_log=False, server="gunicorn"):
+        """``server=None``: ``idp serve``'s default server."""
         """``workers=None, threads=None``: ``idp serve``'s own defaults (no flags given)."""
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -102,12 +103,12 @@ class Server:
         if workers is not None:
             cmd += ["--workers", str(workers), "--threads", str(threads)]
         else:
-            workers, threads = serve_defaults()
+            workers, threads, _ = serve_defaults()
         if worker_class:
             cmd += ["--worker-class", worker_class]
-        if server != "gunicorn":
+        if server:
             cmd += ["--server", server]
-        self.server = server
+        self.server = server or serve_defaults()[2]
         if not access_log:
             cmd.append("--no-access-log")
         self.log = tempfile.NamedTemporaryFile(prefix="idp-bench-", suffix=".log", delete=False)
@@ -188,11 +189,11 @@ def group_cpu_seconds(pgid: int) -> float:
     return sum(cpu for pgrp, cpu in _processes(group=True).values() if pgrp == pgid)
 
 
-def serve_defaults() -> tuple[int, int]:
-    """The worker processes and threads ``idp serve`` uses when given neither."""
+def serve_defaults() -> tuple[int, int, str]:
+    """The worker processes, threads and server ``idp serve`` uses when given none."""
     from idp.cli import serve
     params = {p.name: p.default for p in serve.params}
-    return params["workers"], params["threads"]
+    return params["workers"], params["threads"], params["server_kind"]
 
 
 def _heartbeat_seen(pid: int) -> bool:

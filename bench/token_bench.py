@@ -52,7 +52,7 @@ SUMMARY_COLUMNS = [("endpoint", "endpoint"), ("shape", "ours"), ("ours", "ours r
 
 def parse_shape(text: str) -> dict:
     if text == "default":
-        return {"workers": None, "threads": None}
+        return {"workers": None, "threads": None, "server": None}
     kind, _, shape = text.partition(":")
     workers, _, threads = shape.partition("x")
     if kind == "granian":  # idp serve --server granian: THREADS blocking threads per worker

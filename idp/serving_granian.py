@@ -1,4 +1,4 @@
-"""Serving with granian (``idp serve --server granian``), a Rust HTTP server with a WSGI interface.
+"""Serving with granian (``idp serve``'s default server), a Rust HTTP server with a WSGI interface.
 
 Measured against gunicorn's gthread worker on the 2-core development machine (same app,
 same wrk load, alternating rounds; bench/README.md): the HTTP layer costs ~0.08 ms of CPU per
@@ -7,8 +7,8 @@ instead of ~1.6-1.7 ms, and a JWKS answer ~0.08 ms instead of ~0.4 ms.
 
 What differs from gunicorn (``idp.serving``): ``--threads`` is the number of blocking
 threads per worker; there is no request-count recycling (``--max-requests``) and no
-per-worker exit hook, so back-channel logout deliveries still queued when a worker stops are
-not awaited; ``PROMETHEUS_MULTIPROC_DIR`` is prepared the same way (the metrics have no
+hung-worker timeout (``--timeout``); queued back-channel logout deliveries are awaited when a
+worker stops (a multiprocessing finalizer); ``PROMETHEUS_MULTIPROC_DIR`` is prepared the same way (the metrics have no
 live gauges, so dead workers need no marking).  Workers build the app with ``create_app``
 each (nothing crosses a fork) and load the signing keys at boot.
 """
@@ -33,6 +33,11 @@ def app_factory():
     from . import create_app
     from .errors import DatabaseUnavailable
     app = create_app(os.environ.get(CONFIG_ENV))
+    # A granian worker is a multiprocessing child: when it stops, multiprocessing runs its
+    # finalizers (not atexit), so queued back-channel logout deliveries are awaited there,
+    # as gunicorn's worker_exit hook does.
+    from multiprocessing.util import Finalize
+    Finalize(None, app.extensions["idp"].backchannel.flush, kwargs={"timeout": 5}, exitpriority=10)
     try:
         app.extensions["idp"].keyring.jwks()
     except DatabaseUnavailable:

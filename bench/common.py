@@ -115,7 +115,7 @@ class Server:
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=self.log,
                                      stderr=subprocess.STDOUT, start_new_session=True)
         self.workers = workers
-        kind = "granian" if server == "granian" else \
+        kind = "granian" if self.server == "granian" else \
             worker_class or ("gthread" if threads > 1 else "sync")
         self.describe = f"{kind} {workers}x{threads}"
 

@@ -88,7 +88,7 @@ def serve(ctx, host, port, workers, threads, worker_class, timeout, graceful_tim
         given = [f"--{name.replace('_', '-')}" for name in ("worker_class", "timeout", "max_requests")
                  if ctx.get_parameter_source(name) not in (ParameterSource.DEFAULT, None)]
         if given:
-            raise click.UsageError(f"{', '.join(given)} only apply to --server gunicorn")
+            raise click.UsageError(f"{', '.join(given)}: only with --server gunicorn")
     # Fail here, once, on a bad configuration (not in every worker), and create the
     # instance secret before the workers race to.
     from .config import ensure_secret_key, load_settings

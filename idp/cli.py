@@ -40,24 +40,26 @@ def init(ctx):
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, envvar="IDP_HOST")
 @click.option("--port", default=8000, show_default=True, type=int, envvar="IDP_PORT")
-# The default shape, 2 gthread workers x 8 threads, was chosen from measurements
-# (bench/token_bench.py --shape gthread:2x4,gthread:2x8,gthread:3x4, alternating rounds on the
-# 2-core development machine, 2026-12-04): 2x8 served the most tokens, JWKS and discovery per
-# second at the lowest CPU per request.  One process per core keeps Python on both cores; the
-# RSA signature releases the GIL, so a worker's other threads parse and answer meanwhile; and
-# 8 threads keep 16 keep-alive connections served without queueing behind each other.
+# The default shape, 2 workers x 8 threads, was chosen from measurements (bench/token_bench.py
+# --shape gthread:2x4,gthread:2x8,gthread:3x4, alternating rounds on the 2-core development
+# machine, 2026-12-04): 2x8 served the most tokens, JWKS and discovery per second at the lowest
+# CPU per request.  One process per core keeps Python on both cores; the RSA signature
+# releases the GIL, so a worker's other threads parse and answer meanwhile; and 8 threads keep
+# 16 keep-alive connections served without queueing behind each other.  granian, the default
+# server, was measured with the same shape.
 @click.option("--workers", default=2, show_default=True, type=int, envvar="IDP_WORKERS",
-              help="gunicorn worker processes.")
+              help="Worker processes.")
 @click.option("--threads", default=8, show_default=True, type=int, envvar="IDP_THREADS",
-              help="Threads per worker (gthread).")
+              help="Threads per worker (granian: blocking threads; gunicorn: gthread).")
 @click.option("--worker-class", type=click.Choice(["gthread", "sync"]), default=None,
-              envvar="IDP_WORKER_CLASS", help="Default: gthread when --threads > 1, else sync.")
+              envvar="IDP_WORKER_CLASS", help="gunicorn only. Default: gthread when --threads > 1, "
+                                              "else sync.")
 @click.option("--timeout", default=60, show_default=True, type=int,
-              help="Seconds before a silent worker is killed and replaced.")
+              help="gunicorn only: seconds before a silent worker is killed and replaced.")
 @click.option("--graceful-timeout", default=20, show_default=True, type=int,
               help="Seconds in-flight requests get to finish on SIGTERM.")
 @click.option("--max-requests", default=0, show_default=True, type=int,
-              help="Recycle a worker after this many requests (0: never).")
+              help="gunicorn only: recycle a worker after this many requests (0: never).")
 @click.option("--access-log/--no-access-log", default=True, show_default=True,
               help="One log line per request (logger idp.access).")
 # granian is the default server because it measured several times cheaper per request than

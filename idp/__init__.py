@@ -80,7 +80,7 @@ def create_app(config=None, *, init: bool = False, **overrides) -> Flask:
     app.register_blueprint(logout_bp)
     app.register_blueprint(login_bp)
     # The areas: each offers init_app(app) and takes what it needs from app.extensions["idp"].
-    from . import admin, api, demo, enterprise, ops, person
-    for area in (admin, enterprise, ops, person, api, demo):
+    from . import admin, api, demo, enterprise, home, ops, person
+    for area in (home, admin, person, enterprise, ops, api, demo):  # person first on the chooser
         area.init_app(app)
     return app

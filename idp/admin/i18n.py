@@ -75,6 +75,20 @@ STRINGS = {
     "first_page": ("第一页", "First page"), "no_events": ("没有符合条件的记录。", "No matching events."),
     "not_allowed": ("您的角色无权执行此操作。", "Your role may not do this."),
     "saved": ("已保存。", "Saved."), "back": ("返回", "Back"),
+    "authorities_intro": ("本服务信任以下执照签发机构（验证营业执照时使用）：来自 keys/trust/ 目录的文件，以及在控制台添加的证书。",
+                          "The licence verifier trusts these authorities: files in keys/trust/ and certificates added in the console."),
+    "no_authorities": ("尚未配置任何执照签发机构，法人登录将全部失败。",
+                       "No licence authority is configured: every organisation login fails."),
+    "origin": ("来源", "Source"), "origin_file": ("文件", "File"), "origin_console": ("控制台添加", "Added in the console"),
+    "crl": ("吊销列表（CRL）", "Revocation list (CRL)"), "ocsp": ("在线状态查询（OCSP）", "Online status (OCSP)"),
+    "crl_ok": ("可用，下次更新", "Usable, next update"), "crl_revoked_count": ("已吊销证书数", "revoked certificates"),
+    "crl_none": ("未为该机构配置：使用执照证书中的 CRL 分发点", "Not set for this authority: the CRL distribution points in its licences are used"),
+    "crl_problem": ("不可用：该机构签发的执照目前无法登录", "Unusable: licences of this authority cannot log in now"),
+    "crl_disabled": ("已停用，不参与验证", "Disabled: not used"),
+    "ocsp_none": ("未配置", "Not configured"), "ocsp_aia": ("使用证书中的地址（AIA）", "The address in each certificate (AIA)"),
+    "file_managed": ("文件配置的机构请在服务器的 keys/trust/ 目录中修改。", "Change file authorities in keys/trust/ on the server."),
+    "ca_file": ("证书文件", "Certificate file"), "ca_pem": ("或粘贴 PEM 文本", "Or paste the PEM text"),
+    "unreadable": ("无法读取", "Unreadable"),
 }
 
 

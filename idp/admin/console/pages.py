@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from urllib.parse import urlencode
 
-from flask import g, request
+from flask import current_app, g, request
 
 from ...errors import IdpError, InvalidRequest
 from .. import auditlog, charts
@@ -52,9 +52,17 @@ def key_retire(kid):
     return see_other("admin_console.keys")
 
 
+def _authorities():
+    """Every authority the licence verifier trusts: files under keys/trust/ and console-added."""
+    from ...enterprise.overview import overview
+    state = current_app.extensions["idp"]
+    crls = state.services["licence_verifier"].crls
+    return overview(state.settings.keys_dir, svc().list_authorities(actor()), crls, state.db)
+
+
 @bp.get("/authorities")
 def authorities():
-    return render("authorities.html", authorities=svc().list_authorities(actor()))
+    return render("authorities.html", authorities=_authorities())
 
 
 @bp.post("/authorities")
@@ -70,7 +78,7 @@ def authorities_add():
         if exc.status >= 500 or exc.status == 403:
             raise
         return render("authorities.html", exc.status, error=exc.description,
-                      authorities=svc().list_authorities(actor()))
+                      authorities=_authorities())
     return see_other("admin_console.authorities")
 
 
@@ -84,7 +92,7 @@ def authority_sources(authority_id):
         if exc.status >= 500 or exc.status in (403, 404):
             raise
         return render("authorities.html", exc.status, error=exc.description,
-                      authorities=svc().list_authorities(actor()))
+                      authorities=_authorities())
     return see_other("admin_console.authorities")
 
 

@@ -9,7 +9,7 @@ from flask import current_app, g, request
 from ...errors import IdpError, InvalidRequest
 from .. import auditlog, charts
 from ..authorities import MAX_PEM_BYTES
-from ..i18n import at
+from ..i18n import at, series_label
 from . import actor, bp, render, see_other, svc
 
 PAGE_SIZE = 50
@@ -25,7 +25,7 @@ def dashboard():
     logins = data["logins"]["per_hour"]
     labels = [_hour(b["hour"]) for b in logins]
     names = sorted({name for b in logins for name in b["counts"]})
-    series = {name: [b["counts"].get(name, 0) for b in logins] for name in names}
+    series = {series_label(name): [b["counts"].get(name, 0) for b in logins] for name in names}
     live = data["liveness"]["per_hour"]
     return render("dashboard.html", data=data,
                   logins_chart=charts.stacked_bars(at("logins_per_hour"), labels, series),
@@ -77,7 +77,7 @@ def authorities_add():
     except IdpError as exc:
         if exc.status >= 500 or exc.status == 403:
             raise
-        return render("authorities.html", exc.status, error=exc.description,
+        return render("authorities.html", exc.status, error=exc,
                       authorities=_authorities())
     return see_other("admin_console.authorities")
 
@@ -91,7 +91,7 @@ def authority_sources(authority_id):
     except IdpError as exc:
         if exc.status >= 500 or exc.status in (403, 404):
             raise
-        return render("authorities.html", exc.status, error=exc.description,
+        return render("authorities.html", exc.status, error=exc,
                       authorities=_authorities())
     return see_other("admin_console.authorities")
 

@@ -80,4 +80,5 @@ def _licence_authority(keys_dir) -> str:
         return "demo licence authority: already present"
     except (OSError, ValueError) as exc:
         return f"demo licence authority: not created ({exc})"
-    return f"demo licence authority created in {folder} (issue licences with `idp elicense issue`)"
+    return (f"demo licence authority created in {folder} (issue a licence: "
+            "`IDP_DEMO=1 .venv/bin/idp elicense issue --uscc ... --name ... --legal-rep ... --out DIR`)")

@@ -1,5 +1,8 @@
 """What the licence login page says, in zh-CN (first) and en: page text and one sentence
-per rejection reason a holder can meet (``LicenceError.reason``, README "Rejection reasons").
+per reason the status poll can report (``challenge_expired``, ``too_many_invalid_responses``)
+and per rejection reason a holder can meet (``LicenceError.reason``, README "Rejection
+reasons"; the holder app hears those, the browser's poll does not, so that a forged answer
+cannot end someone else's login).
 
 Reasons are grouped by what the user can do about them; each sentence says what happened
 and what to do next.
@@ -23,6 +26,9 @@ STRINGS = {
 SENTENCES = {
     "expired": ("二维码已过期。请点击“刷新二维码”后重新扫码。",
                 "The code has expired. Choose “New code” and scan again."),
+    "used_up": ("本二维码收到多次未通过验证的签名，已作废。请查看执照应用显示的原因，然后刷新二维码重试。",
+                "This code received several signatures that were not accepted and can no longer be used. "
+                "See the reason your licence app shows, then get a new code and try again."),
     "revoked": ("该电子营业执照证书已被吊销，不能再用于登录。请向发证机构申领新的执照证书。",
                 "This business licence certificate has been revoked and can no longer be used. Ask the "
                 "licence authority for a new one."),
@@ -52,6 +58,7 @@ SENTENCES = {
 
 GROUPS = {
     "challenge_expired": "expired",
+    "too_many_invalid_responses": "used_up",
     "revoked": "revoked",
     "cert_expired": "expired_cert",
     "cert_not_yet_valid": "not_yet_valid",

@@ -34,7 +34,7 @@
         if (status.dataset.state !== "pending") return;
         if (body.state === "done" && body.redirect) { show("done", ""); window.location.assign(body.redirect); return; }
         if (body.state === "failed") { stop("failed", body.reason); return; }
-        if (body.state === "expired") { stop("expired", "challenge_expired"); return; }
+        if (body.state === "expired") { stop("expired", body.reason || "challenge_expired"); return; }
         setTimeout(poll, 1500);
       })
       .catch(function () { setTimeout(poll, 3000); });

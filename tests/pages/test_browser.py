@@ -190,7 +190,7 @@ def test_demo_enrolment_buttons_and_one_upload_per_double_click(demo_site):
         assert "没有可用的人脸" in page.inner_text("#enrol-error")
 
 
-def test_qr_page_fits_a_phone_and_a_revoked_licence_stops_it(make_app, tmp_path):
+def test_qr_page_fits_a_phone_and_stops_when_the_code_is_used_up(make_app, tmp_path):
     from idp.elicense.authority import init_authority, issue_licence, revoke_licence
     from idp.elicense.holder import load_licence, make_jws
     from tests.enterprise.conftest import valid_uscc
@@ -222,11 +222,16 @@ def test_qr_page_fits_a_phone_and_a_revoked_licence_stops_it(make_app, tmp_path)
         info = http.get(f"/elicense/challenges/{cid}").get_json()
         jws = make_jws({"challenge": info["challenge"], "nonce": info["nonce"], "aud": info["aud"],
                         "iat": int(time.time())}, key, chain)
-        assert http.post(f"/elicense/challenges/{cid}/response", json={"jws": jws}).status_code == 400
-        page.wait_for_function("() => document.getElementById('status').dataset.state === 'failed'",
+        # The holder app hears "revoked"; the browser's poll stays pending (a forged answer
+        # must not end someone else's login) until the answers use the code up.
+        from idp.enterprise.challenges import MAX_INVALID
+        for _ in range(MAX_INVALID):
+            answer = http.post(f"/elicense/challenges/{cid}/response", json={"jws": jws})
+            assert answer.status_code == 400 and answer.get_json()["error_description"].startswith("revoked")
+        page.wait_for_function("() => document.getElementById('status').dataset.state === 'expired'",
                                timeout=10000)
-        assert page.get_attribute("#status", "data-reason") == "revoked"
-        assert "已被吊销" in page.inner_text("#status")
+        assert page.get_attribute("#status", "data-reason") == "too_many_invalid_responses"
+        assert "已作废" in page.inner_text("#status")
         assert not page.is_visible("#qr") and not page.is_visible("#countdown")
         assert page.is_visible("#refresh")
         before = page.inner_text("#countdown")
@@ -252,3 +257,24 @@ def test_authorities_page_lists_the_file_based_authority(make_app, tmp_path):
         assert "Demo Licence" in text and "keys" in text and "trust" in text
         assert files.first.get_attribute("data-crl-state") == "ok"
         page.screenshot(path=str(_shots(tmp_path) / "authorities-1280.png"), full_page=True)
+
+
+def test_an_expired_code_stops_the_qr_page_and_says_what_to_do(make_app, tmp_path):
+    from urllib.parse import urlencode
+    from tests.oidc.rp import RP
+    port = free_port()
+    app = make_app(demo=True, issuer=f"http://127.0.0.1:{port}", challenge_ttl=3)
+    rp = RP(app, app.test_client(), scope="openid profile org")
+    rp.authorize(scope="openid org", acr_values="urn:idp:acr:entity:elicense")
+    params = {k: v for k, v in rp.last.items() if k != "verifier"}
+    with serve(app, port) as base, chromium() as browser:
+        page = browser.new_context(locale="en-US").new_page()
+        page.goto(f"{base}/authorize?{urlencode(params)}&ui_locales=en")
+        page.wait_for_selector("#qr svg")
+        page.wait_for_function("() => document.getElementById('status').dataset.state === 'expired'",
+                               timeout=15000)
+        assert "has expired" in page.inner_text("#status") and "New code" in page.inner_text("#status")
+        assert not page.is_visible("#qr") and not page.is_visible("#countdown")
+        page.click("#refresh")
+        page.wait_for_selector("#qr svg")
+        assert page.get_attribute("#status", "data-state") == "pending"

@@ -8,7 +8,7 @@ STRINGS = {
     "platform_intro": ("一个通过本统一身份认证服务（OpenID Connect 授权码 + PKCE）登录的示例业务系统，页面展示它收到的身份信息。",
                        "A relying party that logs in through this identity server with OpenID Connect "
                        "(code flow, PKCE) and shows what it receives."),
-    "logged_in": ("您已登录", "You are logged in"),
+    "logged_in": ("您已登录：", "You are logged in: "),
     "logged_out": ("您已退出登录，本平台和统一身份认证的会话均已结束。",
                    "You have logged out: this platform's session and the identity server's session have ended."),
     "id_token_claims": ("ID 令牌中的声明", "ID token claims"),
@@ -22,10 +22,10 @@ STRINGS = {
     "login_elicense_desc": ("使用电子营业执照扫码签名（演示执照用命令行签发，见 README）",
                             "Sign with an electronic business licence (issue a demo licence on the command line, see the README)"),
     "try_own_face": ("用您自己的人脸体验", "Try it with your own face"),
-    "enrolled": ("已登记", "Enrolled"),
+    "enrolled": ("已登记：", "Enrolled: "),
     "enrol_link": ("使用演示身份证号登记您的人脸", "Enrol your face under a demo ID number"),
     "enrol_title": ("登记人脸（演示）", "Enrol your face (demo)"),
-    "enrol_id": ("您的演示身份证号码", "Your demo ID number"),
+    "enrol_id": ("您的演示身份证号码：", "Your demo ID number: "),
     "full_name": ("姓名", "Full name"),
     "enrol_privacy": ("将拍摄一张您的面部照片并提取人脸特征，特征保存在演示人口库中，照片本身立即删除。之后请使用上面的号码和此姓名登录。",
                       "One photo of your face is taken and turned into a face template, which is stored in "

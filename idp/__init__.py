@@ -82,6 +82,6 @@ def create_app(config=None, *, init: bool = False, **overrides) -> Flask:
     app.register_blueprint(login_bp)
     # The areas: each offers init_app(app) and takes what it needs from app.extensions["idp"].
     from . import admin, api, demo, enterprise, home, ops, person
-    for area in (home, admin, person, enterprise, ops, api, demo):  # person first on the chooser
+    for area in (home, admin, ops, person, enterprise, api, demo):  # person first on the chooser
         area.init_app(app)
     return app

@@ -111,7 +111,10 @@ def _register_groups():
     from .keys_cli import keys
     from .models_check import models
     from .registry.cli import registry
-    for group in (clients, keys, models, elicense, registry, admin, audit, demo):
+    from .rootsecrets.cli import secrets
+    from .audittrail.cli import extend as extend_audit
+    extend_audit(audit)
+    for group in (clients, keys, models, elicense, registry, admin, audit, demo, secrets):
         main.add_command(group)
 
 

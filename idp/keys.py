@@ -252,6 +252,27 @@ class KeyRing:
         self._refresh()
         return self._private.get(kid)
 
+    def history(self) -> tuple[dict, dict]:
+        """Every key this OP has held whose file is still in ``keys/`` (published, retired
+        or removed), public part only, and when each could sign: ``({kid: key},
+        {kid: (activated_at, retired_at)})``, for checking old signed records."""
+        with self.db.session(write=False) as s:
+            rows = s.execute(select(SigningKey)).scalars().all()
+            infos = [(KeyInfo(r.kid, r.alg, r.created_at, r.activated_at, r.remove_after),
+                      r.retired_at) for r in rows]
+        keys, windows = {}, {}
+        for info, retired_at in infos:
+            try:
+                private = self._private.get(info.kid) or self._read(info)
+            except ConfigError:
+                log.warning("signing key %s is not in %s: records it signed cannot be checked",
+                            info.kid, self.dir)
+                continue
+            public = type(private).import_key(private.as_dict(private=False))
+            keys[info.kid] = public
+            windows[info.kid] = (info.activated_at, retired_at)
+        return keys, windows
+
     def jwks(self) -> dict:
         self._refresh()
         return self._jwks

@@ -31,8 +31,10 @@ models: install
 init: install models
 	$(BIN)/idp init
 
-run: init
-	$(BIN)/idp serve --host $(HOST) --port $(PORT)
+# A newcomer's first run: demo mode (demo service platform, demo licence authority, visitor
+# face enrolment) on the embedded defaults.  Production runs `idp serve` without IDP_DEMO.
+run: install models
+	$(BIN)/idp demo --host $(HOST) --port $(PORT)
 
 test: install models
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

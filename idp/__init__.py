@@ -83,8 +83,9 @@ def create_app(config=None, *, init: bool = False, **overrides) -> Flask:
     app.register_blueprint(logout_bp)
     app.register_blueprint(login_bp)
     # The areas: each offers init_app(app) and takes what it needs from app.extensions["idp"].
-    from . import admin, api, audittrail, demo, enterprise, ops, person
-    for area in (admin, enterprise, ops, person, api, demo, audittrail):
+    from . import admin, api, audittrail, demo, enterprise, home, ops, person
+    # person before enterprise: the chooser lists methods in this order
+    for area in (home, admin, ops, person, enterprise, api, demo, audittrail):
         area.init_app(app)
     # after the areas: the rate limits (ops) come before the binding check reads the store
     binding.init_app(app, settings)

@@ -103,9 +103,13 @@ def gunicorn_options(*, host: str, port: int, workers: int, threads: int,
 
 
 def run_gunicorn(config_path, *, host: str, port: int, workers: int, threads: int,
-                 worker_class: str | None = None, application=IdpApplication, **extra) -> None:
-    """Run gunicorn until it is stopped; ``application`` may be a subclass (tests, tools)."""
-    path, owned = prepare_multiproc_dir()
+                 worker_class: str | None = None, application=IdpApplication,
+                 multiproc: tuple[str, bool] | None = None, **extra) -> None:
+    """Run gunicorn until it is stopped; ``application`` may be a subclass (tests, tools).
+
+    ``multiproc`` is what ``prepare_multiproc_dir`` returned when the caller had to set the
+    metrics directory up earlier (before building an app of its own in this process)."""
+    path, owned = multiproc or prepare_multiproc_dir()
     master = os.getpid()
     try:
         options = gunicorn_options(host=host, port=port, workers=workers, threads=threads,

@@ -80,6 +80,62 @@ STRINGS = {
     "age_s": ("{n} 秒", "{n} s"), "age_min": ("{n} 分钟", "{n} min"), "age_h": ("{n} 小时", "{n} h"),
     "not_allowed": ("您的角色无权执行此操作。", "Your role may not do this."),
     "saved": ("已保存。", "Saved."), "back": ("返回", "Back"),
+    "authorities_intro": ("本服务验证营业执照时信任以下签发机构：服务器 keys/trust/ 目录中的文件，以及在控制台添加的证书。",
+                          "The licence verifier trusts these authorities: files in keys/trust/ and certificates added in the console."),
+    "no_authorities": ("尚未配置任何执照签发机构，法人登录将全部失败。",
+                       "No licence authority is configured: every organisation login fails."),
+    "origin": ("来源", "Source"), "origin_file": ("文件", "File"), "origin_console": ("控制台添加", "Added in the console"),
+    "crl": ("吊销列表（CRL）", "Revocation list (CRL)"), "ocsp": ("在线状态查询（OCSP）", "Online status (OCSP)"),
+    "crl_ok": ("可用，下次更新", "Usable, next update"), "crl_revoked_count": ("已吊销证书数", "revoked certificates"),
+    "crl_none": ("未为该机构配置：使用执照证书中的 CRL 分发点", "Not set for this authority: the CRL distribution points in its licences are used"),
+    "crl_problem": ("不可用：该机构签发的执照目前无法登录", "Unusable: licences of this authority cannot log in now"),
+    "crl_disabled": ("已停用，不参与验证", "Disabled: not used"),
+    "ocsp_none": ("未配置", "Not configured"), "ocsp_aia": ("使用证书中的地址（AIA）", "The address in each certificate (AIA)"),
+    "file_managed": ("文件配置的机构请在服务器的 keys/trust/ 目录中修改。", "Change file authorities in keys/trust/ on the server."),
+    "ca_file": ("证书文件", "Certificate file"), "ca_pem": ("或粘贴 PEM 文本", "Or paste the PEM text"),
+    "unreadable": ("无法读取", "Unreadable"),
+    "register_how": ("调用方式：", "How to use it:"),
+    "admin_badge": ("管理接口", "admin API"),
+    "logged_out": ("您已退出管理控制台。", "You have logged out of the console."), "ip": ("IP 地址", "IP address"),
+}
+
+
+# Values recorded in the audit trail and the statistics (event names, outcomes, methods),
+# as the console shows them; values without an entry are shown as recorded, as code.
+VALUES = {
+    "success": ("成功", "success"), "failure": ("失败", "failure"), "info": ("信息", "info"),
+    "person": ("个人（刷脸）", "person (face)"), "enterprise": ("法人（营业执照）", "organisation (licence)"),
+    "demo": ("演示", "demo"), "cli": ("命令行", "command line"), "console": ("控制台", "console"),
+    "api": ("管理接口", "admin API"), "test": ("测试", "test"), "unknown": ("未知", "unknown"),
+    "login": ("登录", "login"), "login.person.start": ("个人登录开始", "person login started"),
+    "consent": ("授权确认", "consent"), "logout": ("退出登录", "logout"),
+    "logout.backchannel": ("后端退出通知", "back-channel logout"),
+    "token": ("签发令牌", "token issued"), "token.code_replay": ("授权码重放", "code replayed"),
+    "token.exchange": ("令牌交换", "token exchange"), "token.refresh_reuse": ("刷新令牌重用", "refresh token reused"),
+    "token.revoke": ("撤销令牌", "token revoked"), "liveness.check": ("活体检测", "liveness check"),
+    "liveness.session": ("活体检测会话", "liveness session"), "registry.enrol": ("人脸登记", "face enrolment"),
+    "registry.import": ("人口库导入", "registry import"), "maintenance.purge": ("过期数据清理", "purge"),
+    "admin.logout": ("管理员退出", "admin logout"), "admin.login": ("管理员登录", "admin login"),
+    "admin.audit.export": ("导出审计日志", "audit export"),
+    # roles, key states, registry adapters
+    "admin": ("管理员", "admin"), "operator": ("操作员", "operator"), "auditor": ("审计员", "auditor"),
+    "active": ("签名中", "signing"), "next": ("已发布，待启用", "published, not signing yet"),
+    "retired": ("已停用，仍发布", "retired, still published"), "removed": ("已撤下", "removed"),
+    "local": ("本地人口库", "local table"), "http": ("远程人口库服务", "remote registry service"),
+    # client registration choices (the protocol value follows in the form)
+    "client_secret_basic": ("应用密钥（HTTP Basic）", "client_secret_basic"),
+    "client_secret_post": ("应用密钥（表单提交）", "client_secret_post"),
+    "private_key_jwt": ("私钥签名（JWT）", "private_key_jwt"),
+    "none": ("无（公开客户端，须用 PKCE）", "none (public client, PKCE)"),
+    "authorization_code": ("授权码", "authorization_code"), "refresh_token": ("刷新令牌", "refresh_token"),
+    "client_credentials": ("客户端凭证", "client_credentials"),
+    "urn:ietf:params:oauth:grant-type:token-exchange": ("令牌交换（小程序活体结果）", "token exchange"),
+    "scope:openid": ("登录标识", "openid"), "scope:profile": ("姓名、出生日期、性别", "profile"),
+    "scope:id_number": ("身份证号码", "id_number"), "scope:org": ("单位信息", "org"),
+    "scope:offline_access": ("离线访问", "offline_access"), "scope:liveness": ("活体检测接口", "liveness"),
+    "scope:admin": ("管理接口", "admin"),
+    "pairwise": ("每个平台不同的用户标识", "pairwise"),
+    "public": ("所有平台相同的用户标识", "public"),
 }
 
 
@@ -87,5 +143,16 @@ def at(key: str) -> str:
     return translate(STRINGS, key)
 
 
+def av(value) -> str | None:
+    """A recorded value in the page's language, or None when it has no entry."""
+    return translate(VALUES, value) if isinstance(value, str) and value in VALUES else None
+
+
+def series_label(name: str) -> str:
+    """A chart series ``method/outcome`` in the page's language."""
+    return " / ".join(av(part) or part for part in name.split("/"))
+
+
 def init_app(app) -> None:
     app.jinja_env.globals["at"] = at
+    app.jinja_env.globals["av"] = av

@@ -33,6 +33,12 @@ def demo(ctx, host, port, workers, threads, dev):
     os.environ["IDP_DEMO"] = "1"  # the gunicorn workers build their apps from the environment
     if load_settings(config).issuer == Settings.issuer:
         os.environ["IDP_ISSUER"] = _issuer_for(host, port)
+    multiproc = None
+    if not dev:
+        # create_app below imports prometheus_client; the workers' shared metrics directory
+        # must be set before that import, or their metrics would not aggregate.
+        from ..serving import prepare_multiproc_dir
+        multiproc = prepare_multiproc_dir()
     app = create_app(config, init=True)
     state = app.extensions["idp"]
     client = ensure_demo_client(state)
@@ -40,13 +46,27 @@ def demo(ctx, host, port, workers, threads, dev):
     click.echo(_licence_authority(state.settings.keys_dir))
     click.echo(describe_models(state.settings))
     issuer = state.settings.issuer
-    click.echo(f"open {issuer}/demo  (enrol your face at {issuer}/demo/enrol)")
+    click.echo(f"open {issuer}/  (demo service platform {issuer}/demo, "
+               f"enrol your face at {issuer}/demo/enrol)")
+    click.echo(_first_admin_hint(state))
     if dev:
         app.run(host=host, port=port, threaded=True, use_reloader=False)
         return
     from ..serving import run_gunicorn
     state.db.dispose()  # no database connection may cross gunicorn's fork()
-    run_gunicorn(config, host=host, port=port, workers=workers, threads=threads)
+    run_gunicorn(config, host=host, port=port, workers=workers, threads=threads,
+                 multiproc=multiproc)
+
+
+def _first_admin_hint(state) -> str:
+    from ..store.models import AdminUser
+    from sqlalchemy import func, select
+    with state.db.session(write=False) as s:
+        count = s.execute(select(func.count()).select_from(AdminUser)).scalar_one()
+    if count:
+        return f"admin console: {state.settings.issuer}/admin/"
+    return (f"admin console: {state.settings.issuer}/admin/ (no administrator yet: "
+            "`.venv/bin/idp admin create admin --role admin` prints the TOTP URI to log in with)")
 
 
 def _licence_authority(keys_dir) -> str:
@@ -60,4 +80,5 @@ def _licence_authority(keys_dir) -> str:
         return "demo licence authority: already present"
     except (OSError, ValueError) as exc:
         return f"demo licence authority: not created ({exc})"
-    return f"demo licence authority created in {folder} (issue licences with `idp elicense issue`)"
+    return (f"demo licence authority created in {folder} (issue a licence: "
+            "`IDP_DEMO=1 .venv/bin/idp elicense issue --uscc ... --name ... --legal-rep ... --out DIR`)")

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 from ..errors import IdpError
 
-NAME = "Demo service platform"
+NAME = "演示服务平台"  # shown to users on the chooser and consent pages (zh-CN first)
+OLD_NAMES = ("Demo service platform",)  # what earlier versions registered it as
 FILE = "demo_client.json"
 
 
@@ -38,7 +39,7 @@ def ensure_demo_client(state) -> DemoClient:
     clients = state.clients
     client = clients.get(saved["client_id"]) if saved else None
     if client is None or not client.enabled or not client.check_client_secret(saved["secret"]):
-        existing = next((c for c in clients.list() if c.name == NAME), None)
+        existing = next((c for c in clients.list() if c.name in (NAME, *OLD_NAMES)), None)
         if existing is None:
             client, secret = clients.create(_metadata(issuer), actor="demo")
         else:
@@ -47,7 +48,7 @@ def ensure_demo_client(state) -> DemoClient:
             secret = clients.rotate_secret(existing.client_id, actor="demo")
         saved = {"client_id": client.client_id, "secret": secret}
         _write(path, saved)
-    elif f"{issuer}/demo/callback" not in client.redirect_uris:
+    elif f"{issuer}/demo/callback" not in client.redirect_uris or client.name != NAME:
         clients.update(client.client_id, _metadata(issuer), actor="demo")
     return DemoClient(saved["client_id"], saved["secret"], f"{issuer}/demo/callback",
                       f"{issuer}/demo")

@@ -55,7 +55,10 @@ def index():
     sid, data = _session()
     login = data.get("login")
     pretty = json.dumps(login["id_token"], ensure_ascii=False, indent=2) if login else ""
-    return render_template("demo/index.html", login=login, pretty=pretty,
+    logged_out = data.pop("logged_out", None)
+    if logged_out:
+        sid = rp.save(sid, data)  # the message shows once
+    return render_template("demo/index.html", login=login, pretty=pretty, logged_out=logged_out,
                            enrolled=data.get("enrolled"),
                            userinfo=json.dumps(login["userinfo"], ensure_ascii=False, indent=2)
                            if login else "")
@@ -86,6 +89,7 @@ def logout():
     sid, data = _session()
     login = data.pop("login", None)
     target = "/demo"
+    data["logged_out"] = True
     if login:
         client = ensure_demo_client(state)
         target = "/end-session?" + urlencode({"id_token_hint": login["id_token_raw"],

@@ -9,6 +9,9 @@ def init_app(app) -> None:
     from .trust import VerifierCache
     from .views import bp
 
+    from .strings import et
+
+    app.jinja_env.globals["et"] = et
     state = app.extensions["idp"]
     state.services["challenges"] = Challenges(state.store, state.settings.challenge_ttl)
     state.services["licence_verifier"] = VerifierCache(state.settings.keys_dir, state.db)

@@ -19,6 +19,7 @@ from ..jsonbody import json_body
 from ..login import complete_login, current_transaction
 from ..web import require_csrf
 from .challenges import public_view
+from .strings import reason_sentences
 
 bp = Blueprint("enterprise", __name__)
 MAX_RESPONSE_BYTES = 64 * 1024
@@ -59,7 +60,7 @@ def page(txn_id):
     url = f"{state.settings.issuer}/elicense/c/{data['challenge']}"
     return render_template("enterprise/qr.html", txn=txn, client=client, url=url,
                            qr=_qr_svg(url), expires_at=data["expires_at"],
-                           challenge=data["challenge"])
+                           challenge=data["challenge"], reasons=reason_sentences())
 
 
 @bp.get("/login/<txn_id>/enterprise/status")

@@ -30,7 +30,38 @@ def choose(txn_id):
     client = state.provider.clients.get(txn.client_id)
     methods = [m for m in state.login_methods.values()
                if not txn.acr_essential or any(txn.acr_satisfied(a) for a in m.acr_values)]
+    methods = order_methods(methods, _requested_acrs(txn))
+    direct = straight_to(methods, _requested_acrs(txn))
+    # The first arrival goes straight to the method the request determines; coming back
+    # (the method page's "back" link) shows the list, so the user can still change method.
+    if direct is not None and state.store.add(SKIPPED + txn.id, 1, state.settings.login_ttl):
+        return redirect(f"/login/{txn.id}/{direct.name}", 303)
     return render_template("login_choose.html", txn=txn, client=client, methods=methods)
+
+
+SKIPPED = "chooser-skipped:"
+
+
+def _requested_acrs(txn) -> set[str]:
+    return {a for a in [*(txn.acr_values or []), txn.required_acr] if a}
+
+
+def order_methods(methods: list, requested: set[str]) -> list:
+    """Methods that can give a requested acr first (person methods for a person acr);
+    otherwise the registration order."""
+    return sorted(methods, key=lambda m: 0 if requested & set(m.acr_values) else 1)
+
+
+def straight_to(methods: list, requested: set[str]):
+    """The one method the request leaves, or the one method every requested acr belongs
+    to; None when the user has a real choice."""
+    if len(methods) == 1:
+        return methods[0]
+    if requested:
+        fitting = [m for m in methods if requested <= set(m.acr_values)]
+        if len(fitting) == 1:
+            return fitting[0]
+    return None
 
 
 @bp.get("/login/<txn_id>/consent")

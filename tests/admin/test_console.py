@@ -53,7 +53,8 @@ def test_wrong_factor_fails_without_saying_which(app, field, value):
     form[field] = value
     resp = console.post("/admin/login", form)
     assert resp.status_code == 400
-    assert "the user name, password or code is wrong" in resp.get_data(as_text=True)
+    html = resp.get_data(as_text=True)
+    assert 'data-error="login_failed"' in html and "用户名、密码或验证码错误。" in html
     assert "idp_admin=" not in resp.headers.get("Set-Cookie", "")
     assert _events(app, "admin.login")[-1].outcome == "failure"
 
@@ -269,10 +270,11 @@ def test_dashboard_charts_and_no_inline_scripts(app, console_for):
         assert "<script" not in resp.get_data(as_text=True), path
         assert "script-src 'self'" in resp.headers["Content-Security-Policy"]
     html = console.get("/admin/?lang=en").get_data(as_text=True)
-    assert "Logins per hour by method and outcome" in html and "person/success" in html
+    assert "Logins per hour by method and outcome" in html and "person (face) / success" in html
     assert html.count("<svg") == 2 and 'id="logins-total">2<' in html
     assert "100.0%" in html
-    assert "每小时登录次数" in console.get("/admin/?lang=zh-CN").get_data(as_text=True)
+    zh = console.get("/admin/?lang=zh-CN").get_data(as_text=True)
+    assert "每小时登录次数" in zh and "个人（刷脸） / 成功" in zh
 
 
 def test_initial_token_from_the_console(app, console_for):

@@ -100,6 +100,9 @@ def test_demo_command(tmp_path, monkeypatch):
                       f'secret_key = "{"s" * 48}"\n')
     calls = []
     monkeypatch.setattr("idp.serving.run_gunicorn", lambda *a, **k: calls.append((a, k)))
+    # `idp demo` sets the workers' metrics folder in this process before building its app;
+    # give it one that is undone after the test (other tests read metrics in-process).
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path / "metrics"))
     if "demo" not in main.commands:
         main.add_command(demo)
     result = CliRunner().invoke(main, ["--config", str(config), "demo", "--port", "8123"])

@@ -24,7 +24,7 @@ def client_new():
         created = svc().create_client(actor(), body)
     except (InvalidRequest, Conflict) as exc:
         return render("client_form.html", exc.status, values=form_values(None, request.form),
-                      choices=CHOICES, client=None, error=exc.description)
+                      choices=CHOICES, client=None, error=exc)
     return render("client_secret.html", client=created, created=True)
 
 
@@ -38,7 +38,7 @@ def client_edit(client_id):
         svc().update_client(actor(), client_id, body)
     except (InvalidRequest, Conflict) as exc:
         return render("client_form.html", exc.status, values=form_values(client, request.form),
-                      choices=CHOICES, client=client, error=exc.description)
+                      choices=CHOICES, client=client, error=exc)
     return see_other("admin_console.clients")
 
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from urllib.parse import urlencode
 
-from flask import g, request
+from flask import current_app, g, request
 
 from ...errors import IdpError, InvalidRequest
 from .. import auditlog, charts
 from ..authorities import MAX_PEM_BYTES
-from ..i18n import at
+from ..i18n import at, series_label
 from . import actor, bp, render, see_other, svc
 
 PAGE_SIZE = 50
@@ -25,7 +25,7 @@ def dashboard():
     logins = data["logins"]["per_hour"]
     labels = [_hour(b["hour"]) for b in logins]
     names = sorted({name for b in logins for name in b["counts"]})
-    series = {name: [b["counts"].get(name, 0) for b in logins] for name in names}
+    series = {series_label(name): [b["counts"].get(name, 0) for b in logins] for name in names}
     live = data["liveness"]["per_hour"]
     return render("dashboard.html", data=data,
                   logins_chart=charts.stacked_bars(at("logins_per_hour"), labels, series),
@@ -52,9 +52,17 @@ def key_retire(kid):
     return see_other("admin_console.keys")
 
 
+def _authorities():
+    """Every authority the licence verifier trusts: files under keys/trust/ and console-added."""
+    from ...enterprise.overview import overview
+    state = current_app.extensions["idp"]
+    crls = state.services["licence_verifier"].crls
+    return overview(state.settings.keys_dir, svc().list_authorities(actor()), crls, state.db)
+
+
 @bp.get("/authorities")
 def authorities():
-    return render("authorities.html", authorities=svc().list_authorities(actor()))
+    return render("authorities.html", authorities=_authorities())
 
 
 @bp.post("/authorities")
@@ -69,8 +77,8 @@ def authorities_add():
     except IdpError as exc:
         if exc.status >= 500 or exc.status == 403:
             raise
-        return render("authorities.html", exc.status, error=exc.description,
-                      authorities=svc().list_authorities(actor()))
+        return render("authorities.html", exc.status, error=exc,
+                      authorities=_authorities())
     return see_other("admin_console.authorities")
 
 
@@ -83,8 +91,8 @@ def authority_sources(authority_id):
     except IdpError as exc:
         if exc.status >= 500 or exc.status in (403, 404):
             raise
-        return render("authorities.html", exc.status, error=exc.description,
-                      authorities=svc().list_authorities(actor()))
+        return render("authorities.html", exc.status, error=exc,
+                      authorities=_authorities())
     return see_other("admin_console.authorities")
 
 

@@ -23,6 +23,7 @@ _EXPORTS = {
     "MemorySeenFrames": "replay",
     "ACTIONS": "challenge",
     "random_actions": "challenge",
+    "GUIDED_ACTIONS": "challenge",
     "verify_actions": "challenge",
     "install": "models",
     "verify": "models",

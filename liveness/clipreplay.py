@@ -26,7 +26,7 @@ import cv2
 import numpy as np
 
 from .detector import Face
-from .replay import SeenFrames, hamming, phash
+from .replay import SeenFrames, phash
 
 CLIP_PREFIX = "liveness:clip:"
 SIG_PREFIX = "liveness:clipsig:"

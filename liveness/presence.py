@@ -181,6 +181,9 @@ def assess(frames: Sequence[np.ndarray], faces: Sequence, times_ms: Sequence[flo
     rows, last = [], []
     for direction in (1, -1):
         seq = [j for j in range(ref, len(frames) if direction > 0 else -1, direction) if faces[j] is not None]
+        # frames after the last turned one could never be evidence: do not pay to track them
+        turned_at = [k for k, j in enumerate(seq) if turns[j] >= cfg.turn_frame]
+        seq = seq[:turned_at[-1] + 1] if turned_at else seq[:1]
         stride = max(cfg.stride, -(-(len(seq) - 1) // cfg.max_hops))   # bounded cost on long clips
         seq = seq[::stride]
         if len(seq) < 2:

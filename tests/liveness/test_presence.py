@@ -1,0 +1,137 @@
+"""The 3-D presence decision (liveness/presence.py) on real clips and on attack clips built
+from the shared stills (liveness/attacks.py): real models, real footage.
+
+Genuine side: the real clips in ../shared/data/videos (segments of at most 12 s, decoded at
+15 fps) pass, and the two people who barely move get ``no_depth_motion``.  Attack side: every
+attack kind, made from every shared still, is refused, and so is every parameter variation
+(angles, speeds, swings, noise, JPEG, hand shake, a print held over a room) of one still.
+Skips with a message where ../shared is absent.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from liveness import attacks
+from liveness.presence import PresenceResult, PresenceSettings, assess, nose_offset
+from liveness.presence_eval import GENUINE, STILLS, Engine, load_video
+
+from .conftest import SHARED
+
+VIDEOS = SHARED / "data" / "videos"
+KINDS = ("perspective_turn", "perspective_nod", "cylinder_turn", "smooth_warp", "tps_turn",
+         "squeeze_nod", "zoom", "photo_moved", "still")
+
+
+@pytest.fixture(scope="module")
+def engine(models_dir):
+    return Engine.load(models_dir)
+
+
+@pytest.fixture(scope="module")
+def videos():
+    if not all((VIDEOS / f"{name}.mp4").is_file() for name, _, _ in GENUINE):
+        pytest.skip(f"shared real clips not found in {VIDEOS} (set IDP_SHARED_DIR)")
+    return VIDEOS
+
+
+def _decide(engine, times, frames) -> PresenceResult:
+    return assess(frames, engine.faces(frames), times, engine.mesh)
+
+
+# ---- genuine ------------------------------------------------------------------------------
+
+MOVING = [(n, s) for n, s, e in GENUINE if e is None]
+STILL_PEOPLE = [(n, s) for n, s, e in GENUINE if e is not None]
+
+
+@pytest.mark.parametrize("name,start", [
+    pytest.param(n, s, marks=pytest.mark.xfail(
+        strict=True, reason="fast turn while leaning in: the tracked cheek texture is lost before "
+                            "the nose parallax shows (counted in BPCER, see README)"))
+    if n == "lp_d12" else (n, s) for n, s in MOVING])
+def test_real_head_turning_passes(engine, videos, name, start):
+    times, frames = load_video(videos / f"{name}.mp4", start_s=start)
+    result = _decide(engine, times, frames)
+    assert result.passed and result.reason is None, result.scores
+    assert result.scores["support_frames"] >= 2 and result.scores["turn"] >= 0.08
+    assert set(result.timings_ms) >= {"mesh", "track", "total"} and result.frames_used
+
+
+@pytest.mark.parametrize("name,start", STILL_PEOPLE)
+def test_real_person_not_turning_gets_no_depth_motion(engine, videos, name, start):
+    times, frames = load_video(videos / f"{name}.mp4", start_s=start)
+    result = _decide(engine, times, frames)
+    assert not result.passed and result.reason == "no_depth_motion", result.scores
+
+
+# ---- attacks: every kind on every still, every variation on one ---------------------------
+
+@pytest.fixture(scope="module")
+def stills(engine, face_images):
+    out = {}
+    for name in STILLS:
+        image = face_images[name]
+        image, box = attacks.fit(image, engine.detector.detect(image)[0].box)
+        out[name] = (image, box)
+    return out
+
+
+@pytest.mark.parametrize("still", STILLS)
+def test_every_attack_kind_is_refused(engine, stills, still):
+    image, box = stills[still]
+    made = {}
+    for kind, params, make in attacks.variations(image, box):
+        made.setdefault(kind, (params, make))
+    assert set(made) == set(KINDS)
+    passed = []
+    for kind, (params, make) in made.items():
+        clip = make()
+        result = _decide(engine, [t for t, _ in clip], [f for _, f in clip])
+        if result.passed or result.reason not in ("planar", "no_depth_motion"):
+            passed.append((kind, params, result.reason, result.scores))
+    assert not passed, passed
+
+
+@pytest.mark.parametrize("still", ["obama_2", "spoof_screen_F2"])
+def test_every_attack_variation_is_refused(engine, stills, still):
+    image, box = stills[still]
+    passed = []
+    for kind, params, make in attacks.variations(image, box, attacks.textured_background(seed=5)):
+        clip = make()
+        result = _decide(engine, [t for t, _ in clip], [f for _, f in clip])
+        if result.passed:
+            passed.append((kind, params, result.scores))
+    assert not passed, passed
+
+
+def test_a_photo_over_another_photo_background_is_refused(engine, stills, face_images):
+    """The held print moved over a real photographed room (another still's background)."""
+    image, box = stills["biden_1"]
+    room = attacks.fit(face_images["obama_1"], None, max_side=640)[0]
+    for yaw in (20, -30):
+        clip = attacks.photo_moved(image, room, box, yaw_deg=yaw, shift=(0.3, 0.05), shake_px=1.0)
+        result = _decide(engine, [t for t, _ in clip], [f for _, f in clip])
+        assert not result.passed, result.scores
+
+
+# ---- contract details that need no shared data --------------------------------------------
+
+def test_too_few_faces_is_no_depth_motion():
+    frames = [np.zeros((120, 160, 3), np.uint8)] * 10
+    result = assess(frames, [None] * 10, [i * 66.0 for i in range(10)], mesh=None)
+    assert not result.passed and result.reason == "no_depth_motion"
+    assert result.to_dict()["scores"]["faces"] == 0.0
+
+
+def test_nose_offset_is_in_eye_units():
+    eyes_nose = np.array([[100.0, 100.0], [160.0, 100.0], [136.0, 130.0], [0, 0], [0, 0]])
+    assert np.allclose(nose_offset(eyes_nose), [0.1, 0.5])
+    tilted = eyes_nose.copy()
+    tilted[:, [0, 1]] = eyes_nose[:, [1, 0]] * [1, -1]          # the same face rotated 90 degrees
+    assert np.allclose(nose_offset(tilted), [0.1, 0.5])
+
+
+def test_settings_are_explicit():
+    s = PresenceSettings()
+    assert (s.turn_min, s.parallax_min, s.parallax_ratio, s.support_frames) == (0.08, 0.045, 2.5, 2)

@@ -21,6 +21,13 @@ from statistics import median
 from typing import Sequence
 
 ACTIONS = ("turn_left", "turn_right", "look_up", "look_down", "move_closer")
+# The ``face`` level's guided movement, the same for everyone: a slight turn of the head to
+# either side, then coming closer to the camera.  Both are what the 3-D check needs (a turn
+# shows parallax between nose and cheeks, coming closer the perspective growth of the nose);
+# "turn_either" is a turn of ``yaw_delta`` either way, so the page can say "turn your head a
+# little" without a left/right instruction a user may mirror.  Not drawn by random_actions.
+GUIDED_ACTIONS = ["turn_either", "move_closer"]
+KNOWN = ACTIONS + ("turn_either",)
 
 
 def random_actions(n: int | None = None, rng=secrets) -> list[str]:
@@ -44,9 +51,9 @@ def random_actions(n: int | None = None, rng=secrets) -> list[str]:
 
 def validate_actions(actions: Sequence[str]) -> list[str]:
     actions = list(actions)
-    unknown = [a for a in actions if a not in ACTIONS]
+    unknown = [a for a in actions if a not in KNOWN]
     if unknown:
-        raise ValueError(f"unknown action(s) {unknown}; known: {', '.join(ACTIONS)}")
+        raise ValueError(f"unknown action(s) {unknown}; known: {', '.join(KNOWN)}")
     if len(set(actions)) != len(actions):
         raise ValueError("actions must be distinct")
     return actions
@@ -81,6 +88,8 @@ def _done(action: str, o: Observation, base: Observation, t: ChallengeThresholds
         return o.yaw - base.yaw >= t.yaw_delta
     if action == "turn_right":
         return base.yaw - o.yaw >= t.yaw_delta
+    if action == "turn_either":
+        return abs(o.yaw - base.yaw) >= t.yaw_delta
     if action == "look_up":
         return o.pitch - base.pitch >= t.pitch_delta
     if action == "look_down":

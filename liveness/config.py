@@ -42,6 +42,15 @@ class Settings:
     max_bytes: int = ImageLimits.max_bytes
     max_pixels: int = ImageLimits.max_pixels
     max_frames: int = 30
+    # clips (liveness.clipsession)
+    clip_det_side: int = 192        # detector input for every frame of a clip
+    clip_baseline_frames: int = 3   # leading tracked frames whose median is the pose baseline
+    clip_identity_frames: int = 5   # frames embedded for the one-person check (with 1 random)
+    clip_consistency: float = 0.40  # smallest cosine similarity between any two of them
+    clip_spoof_frames: int = 2      # frames given to the passive anti-spoof models
+    clip_replay_bits: int = 10      # face-crop pHash distance of a replayed frame
+    clip_replay_shape: int = 6      # landmark layout distance (1/100 box) of a replayed frame
+    clip_replay_fraction: float = 0.7   # share of the clip's signature matching one capture
     # replay
     replay_ttl: int = 86_400        # seconds a frame's sha256 / pHash is remembered
     near_duplicate_bits: int = 8    # pHash Hamming distance reported as a near duplicate
@@ -53,11 +62,14 @@ class Settings:
         if not -1.0 <= self.match <= 1.0:
             raise ValueError("match must be between -1 and 1")
         for name in ("det_side", "decode_side", "max_bytes", "max_pixels", "max_frames",
-                     "replay_ttl", "baseline_frames"):
+                     "replay_ttl", "baseline_frames", "clip_baseline_frames",
+                     "clip_identity_frames", "clip_spoof_frames"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1")
-        if self.det_side % 32:
-            raise ValueError("det_side must be a multiple of 32")
+        if self.det_side % 32 or self.clip_det_side % 32:
+            raise ValueError("det_side and clip_det_side must be multiples of 32")
+        if not 0.0 < self.clip_replay_fraction <= 1.0 or not -1.0 <= self.clip_consistency <= 1.0:
+            raise ValueError("clip_replay_fraction must be in (0, 1], clip_consistency in [-1, 1]")
         if self.refine_face_px < 0 or self.near_duplicate_bits < 0:
             raise ValueError("refine_face_px and near_duplicate_bits must be >= 0")
         if self.closer_factor <= 1.0:

@@ -125,14 +125,15 @@ def split_prelu(model):
             continue
         x, slope_name = node.input
         y = node.output[0]
+        base = node.name or y   # converted graphs (the face mesh) leave node names empty
         slope = numpy_helper.to_array(inits[slope_name])
         extra.append(numpy_helper.from_array((1.0 - slope).astype(slope.dtype), f"{y}__one_minus_slope"))
         nodes += [
-            helper.make_node("Relu", [x], [f"{y}__relu"], name=f"{node.name}__relu"),
-            helper.make_node("Mul", [x, slope_name], [f"{y}__ax"], name=f"{node.name}__ax"),
+            helper.make_node("Relu", [x], [f"{y}__relu"], name=f"{base}__relu"),
+            helper.make_node("Mul", [x, slope_name], [f"{y}__ax"], name=f"{base}__ax"),
             helper.make_node("Mul", [f"{y}__relu", f"{y}__one_minus_slope"], [f"{y}__brelu"],
-                             name=f"{node.name}__brelu"),
-            helper.make_node("Add", [f"{y}__ax", f"{y}__brelu"], [y], name=node.name),
+                             name=f"{base}__brelu"),
+            helper.make_node("Add", [f"{y}__ax", f"{y}__brelu"], [y], name=base),
         ]
     del graph.node[:]
     graph.node.extend(nodes)

@@ -4,6 +4,9 @@ Frame reasons: bad_image, unsupported_format, image_too_large, no_face, multiple
 face_too_small, too_dark, overexposed, blurred, bad_pose, spoof, replay.
 Session reasons: the frame reasons, plus no_frames, too_many_frames, spoof (session mean
 below the threshold), challenge_failed, face_mismatch.
+Clip reasons (``ClipResult``): replay, no_face, multiple_faces, face_lost, the quality
+reasons of the most frontal frame, bad_pose (no frontal frame), challenge_failed, the
+presence reasons (planar, no_depth_motion, ...), face_changed, spoof, face_mismatch.
 """
 from __future__ import annotations
 
@@ -72,4 +75,46 @@ class SessionResult:
             "action_frames": list(self.action_frames), "match": self.match,
             "near_duplicates": list(self.near_duplicates), "best_frame": self.best_frame,
             "session_id": self.session_id, "timings_ms": _ms(self.timings_ms),
+        }
+
+
+@dataclass
+class ClipResult:
+    """The decision on one clip (``liveness.clipsession``).  ``live`` is True only when every
+    presence check passed (track, one person, 3-D, actions, passive score, no replay);
+    ``face_mismatch`` is reported like a session's: live True, ``match["same"]`` False."""
+
+    live: bool
+    reason: str | None
+    detail: str | None = None
+    score: float | None = None          # passive live probability, mean over the key frames
+    match: dict | None = None           # {"similarity": min over embedded frames, "same", "frames"}
+    actions: list = field(default_factory=list)
+    actions_passed: bool | None = None
+    action_frames: list = field(default_factory=list)
+    presence: dict = field(default_factory=dict)
+    identity: dict = field(default_factory=dict)
+    track: dict = field(default_factory=dict)
+    replay: dict | None = None          # {"session", "run", "of"} of the earlier capture
+    best_frame: int | None = None
+    frames: int = 0
+    duration_ms: float = 0.0
+    fps: float = 0.0
+    session_id: str | None = None
+    timings_ms: dict = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.reason is None
+
+    def to_dict(self) -> dict:
+        return {
+            "live": self.live, "ok": self.ok, "reason": self.reason, "detail": self.detail,
+            "score": self.score, "match": self.match, "actions": list(self.actions),
+            "actions_passed": self.actions_passed, "action_frames": list(self.action_frames),
+            "presence": dict(self.presence), "identity": dict(self.identity),
+            "track": dict(self.track), "replay": self.replay, "best_frame": self.best_frame,
+            "frames": self.frames, "duration_ms": round(self.duration_ms, 1),
+            "fps": round(self.fps, 2), "session_id": self.session_id,
+            "timings_ms": _ms(self.timings_ms),
         }

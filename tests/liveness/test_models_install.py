@@ -102,6 +102,16 @@ def test_dynamic_hw():
     assert sess.run(None, {"input": np.ones((1, 3, 32, 96), np.float32)})[0].shape == (1, 3, 32, 96)
 
 
+def test_split_prelu_names_unnamed_nodes():
+    """Graphs converted from tflite (the face mesh) leave node names empty; the split nodes
+    still get unique names (onnxruntime refuses duplicates)."""
+    model = prelu_model()
+    model.graph.node[0].name = ""
+    derived = derive.derive(model.SerializeToString(), ["split_prelu"])
+    x = np.random.default_rng(2).normal(size=(1, 4, 5, 5)).astype(np.float32)
+    assert np.allclose(_run(derived, {"input": x}), _run(model.SerializeToString(), {"input": x}), atol=1e-6)
+
+
 def test_unknown_step():
     with pytest.raises(ModelInstallError):
         derive.derive(detector_like().SerializeToString(), ["nope"])
@@ -250,6 +260,8 @@ def test_real_install_matches_the_pins(models_dir):
     for spec in manifest.models.values():
         data = (models_dir / spec.file).read_bytes()
         assert hashlib.sha256(data).hexdigest() == spec.sha256 and len(data) == spec.bytes
-    assert [s.status for s in install(models_dir, from_dirs=[SHARED_MODELS])] == ["present"] * 4
+    again = install(models_dir, from_dirs=[SHARED_MODELS])
+    assert [s.status for s in again] == ["present"] * len(manifest.models)
+    assert "mesh" in manifest.models
     assert manifest["recognizer"].input["colour"] == "RGB"
     assert manifest["detector"].thresholds["det_score"] == 0.8

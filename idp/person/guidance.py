@@ -15,7 +15,7 @@ HOLD_MS = 1000       # frontal, still: the start of the track and the frames to 
 ACTION_MS = 1800     # per action: enough for a slow turn and back
 END_MS = 400         # a little after the last action, so it is not cut off
 FRAME_RATE = 15      # frames per second the page captures (the server needs >= 10 distinct)
-MAX_SIDE = 640       # longest side of a captured frame (the engine analyses 480)
+MAX_SIDE = 480       # longest side of a captured frame (what the engine analyses)
 FORMATS = ["video/mp4", "video/webm", "image/jpeg", "image/png"]
 
 

@@ -30,8 +30,11 @@ STRINGS = {
     "back": ("返回选择其他登录方式", "Back to other ways to log in"),
     "enterprise": ("法人/企业登录", "Log in as an organisation"),
     "camera_title": ("人脸核验", "Face check"),
-    "camera_hint": ("请正对摄像头，保持光线充足，脸部完整出现在框内。",
-                    "Face the camera in good light, with your whole face inside the frame."),
+    "camera_hint": ("请正对摄像头，保持光线充足，脸部完整出现在框内。点击开始后将录制几秒钟，"
+                    "请按屏幕上的箭头和文字慢慢完成动作。",
+                    "Face the camera in good light, with your whole face inside the frame. When you "
+                    "start, a few seconds are recorded: follow the arrows and text on the screen "
+                    "slowly."),
     "start_camera": ("开始核验", "Start the check"),
     "retry": ("重试", "Try again"),
     "act_hold": ("请正对摄像头，保持不动", "Look straight at the camera and hold still"),

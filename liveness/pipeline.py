@@ -20,9 +20,12 @@ from .embedder import SFace
 from .errors import ImageError, TemplateError
 from .frame import Analysis, FrameAnalyzer
 from .manifest import Manifest, find_manifest, load_manifest
+from .mesh import FaceMesh
 from .models import load_verified
 from .replay import SeenFrames
-from .results import FrameResult, SessionResult
+from .clip import Clip
+from .clipsession import run_clip
+from .results import ClipResult, FrameResult, SessionResult
 from .runtime import create_session
 from .session import match_dict, run_session
 
@@ -31,11 +34,12 @@ log = logging.getLogger(__name__)
 
 class LivenessPipeline:
     def __init__(self, detector: YuNet, antispoof: AntiSpoofEnsemble, embedder: SFace,
-                 settings: Settings | None = None):
+                 settings: Settings | None = None, mesh: FaceMesh | None = None):
         self.settings = settings or Settings()
         self.detector = detector
         self.antispoof = antispoof
         self.embedder = embedder
+        self.mesh = mesh     # None: check_clip fails closed (no 3-D check possible)
         self.manifest: Manifest | None = None
         self._frames = FrameAnalyzer(detector, antispoof, embedder, self.settings)
 
@@ -60,7 +64,8 @@ class LivenessPipeline:
         antispoof = AntiSpoofEnsemble([
             MiniFASNet(session(key), float(manifest[key].input["crop_scale"]), name=key)
             for key in ("antispoof_v2", "antispoof_v1se")])
-        pipeline = cls(detector, antispoof, SFace(session("recognizer")), settings)
+        mesh = FaceMesh(session("mesh")) if "mesh" in manifest.models else None
+        pipeline = cls(detector, antispoof, SFace(session("recognizer")), settings, mesh)
         pipeline.manifest = manifest
         log.info("liveness models loaded from %s in %.0f ms", Path(models_dir),
                  (time.perf_counter() - t0) * 1000)
@@ -85,6 +90,24 @@ class LivenessPipeline:
         """A capture session (see ``liveness.session`` for the decision rules)."""
         return run_session(self._frames, frames, actions=actions, reference=_reference(reference),
                            seen=seen, session_id=session_id)
+
+    def check_clip(self, clip: Clip, actions: Sequence[str] = (), reference: np.ndarray | None = None,
+                   seen: SeenFrames | None = None, session_id: str | None = None) -> ClipResult:
+        """A decoded clip (``liveness.clip.decode_video`` / ``decode_burst``): the only way to
+        a live result for a login (see ``liveness.clipsession`` for the decision rules).
+        ``actions``: ``GUIDED_ACTIONS`` for the passive level, ``random_actions()`` for the
+        active one."""
+        return run_clip(self, clip, actions=actions, reference=_reference(reference), seen=seen,
+                        session_id=session_id, presence=self._presence())
+
+    def _presence(self):
+        if self.mesh is None:
+            return None
+        try:
+            from .presence import assess
+        except ImportError:
+            return None
+        return assess
 
     def make_template(self, data: bytes) -> np.ndarray:
         """Reference template (float32[128], unit length) from a photo with exactly one face.

@@ -72,7 +72,9 @@ def test_missing_models_exit_2(tmp_path, faces_dir, capsys):
 def test_models_verify_and_install(models_dir, tmp_path, capsys):
     assert main(["models", "verify", "--models", str(models_dir)]) == 0
     rows = _lines(capsys)
-    assert len(rows) == 4 and all(r["ok"] for r in rows)
+    assert {r["model"] for r in rows} == {"detector", "antispoof_v2", "antispoof_v1se",
+                                          "recognizer", "mesh"}
+    assert all(r["ok"] for r in rows)
     assert main(["models", "install", "--models", str(tmp_path / "m"), "--from", str(tmp_path)]) == 2
     out = capsys.readouterr()
     assert "cannot install" in out.err and '"status": "missing"' in out.out
@@ -90,7 +92,7 @@ def test_entry_point_runs(models_dir):
     out = subprocess.run([sys.executable, "-m", "liveness.cli", "models", "verify", "--models",
                           str(models_dir)], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
-    assert len(out.stdout.splitlines()) == 4
+    assert len(out.stdout.splitlines()) == 5   # one line per model of the manifest
 
 
 def test_usage_error():

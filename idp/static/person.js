@@ -3,8 +3,9 @@
  *
  * No inline scripts (CSP script-src 'self'); the messages come from the server's translation
  * tables as a JSON block (#person-text).  The clip is a timestamped JPEG burst: while the
- * user follows the guidance, every new camera frame (at most FRAME_RATE a second) is drawn
- * into a canvas and encoded; its capture time is performance.now() at the draw.  Frames are
+ * user follows the guidance, every new camera frame (at most capture.frame_rate a second) is
+ * copied into a canvas, its capture time performance.now() at the copy; the copies are
+ * JPEG-encoded when the recording ends.  Frames are
  * the camera's own, NOT mirrored (the preview is mirrored by CSS only): the server's
  * "turn_left" is the user's own left.  They are kept in memory and sent once as multipart
  * `frames` + `times`; nothing is stored in the browser.
@@ -152,60 +153,69 @@
     };
   }
 
-  function encode(maxSide) {
+  // Capturing only copies the camera frame into a canvas of its own (synchronous and cheap);
+  // JPEG encoding waits until the recording ends, so a busy device loses no frames to it.
+  function snapshot(maxSide) {
     var w = video.videoWidth, h = video.videoHeight;
     var k = Math.min(1, maxSide / Math.max(w, h));
-    canvas.width = Math.round(w * k);
-    canvas.height = Math.round(h * k);
-    canvas.getContext("2d").drawImage(video, 0, 0, canvas.width, canvas.height);
-    var t = performance.now();
-    return new Promise(function (resolve) {
-      canvas.toBlob(function (blob) { resolve(blob ? {t: t, blob: blob} : null); },
-                    "image/jpeg", QUALITY);
-    });
+    var copy = document.createElement("canvas");
+    copy.width = Math.round(w * k);
+    copy.height = Math.round(h * k);
+    copy.getContext("2d").drawImage(video, 0, 0, copy.width, copy.height);
+    return {t: performance.now(), canvas: copy};
   }
 
-  // One frame per new camera frame (requestVideoFrameCallback where the browser has it),
-  // at most plan.frame_rate a second, within the plan's frame and byte limits.
+  function encode(shots, plan) {
+    var frames = [], bytes = 0;
+    return shots.reduce(function (chain, shot) {
+      return chain.then(function () {
+        return new Promise(function (resolve) {
+          shot.canvas.toBlob(function (blob) {
+            if (blob && bytes + blob.size <= plan.max_bytes) {
+              frames.push({t: shot.t, blob: blob});
+              bytes += blob.size;
+            }
+            shot.canvas.width = 0;  // free the pixels
+            resolve();
+          }, "image/jpeg", QUALITY);
+        });
+      });
+    }, Promise.resolve()).then(function () { return frames; });
+  }
+
+  // One snapshot per new camera frame (requestVideoFrameCallback where the browser has it,
+  // else a timer), at most plan.frame_rate a second and plan.max_frames in all.
   function record(plan, guide) {
-    var frames = [], bytes = 0, started = performance.now(), last = -1e9, pending = false;
+    var shots = [], started = performance.now(), due = 0, done = false;
     var gap = 1000 / plan.frame_rate, duration = Math.min(plan.duration_ms, plan.max_duration_ms - 500);
     var hasFrameCallback = typeof video.requestVideoFrameCallback === "function";
     return new Promise(function (resolve) {
-      function tick() {
-        var now = performance.now(), elapsed = now - started;
-        guide.update(elapsed, duration);
-        if (elapsed >= duration) { finish(); return; }
-        if (!pending && now - last >= gap * 0.9 && frames.length < plan.max_frames) {
-          pending = true;
-          last = now;
-          encode(plan.max_side).then(function (frame) {
-            pending = false;
-            if (frame && bytes + frame.blob.size <= plan.max_bytes) {
-              frames.push(frame);
-              bytes += frame.blob.size;
-            }
-          });
-        }
-        schedule();
-      }
-      function schedule() {
-        if (hasFrameCallback) { video.requestVideoFrameCallback(tick); } else { setTimeout(tick, gap / 2); }
-      }
-      var done = false;
       function finish() {
         if (done) { return; }
         done = true;
-        // let the last encode complete before handing the frames over
-        (function wait() { if (pending) { setTimeout(wait, 10); } else { resolve(frames); } })();
+        resolve(shots);
+      }
+      function tick() {
+        if (done) { return; }
+        var now = performance.now(), elapsed = now - started;
+        guide.update(elapsed, duration);
+        if (elapsed >= duration) { finish(); return; }
+        // a schedule, not a minimum spacing: a 25 frames/s camera gives 15 a second, not 12.5
+        if (now >= due && shots.length < plan.max_frames && video.videoWidth) {
+          due = Math.max(due + gap, now - gap);
+          shots.push(snapshot(plan.max_side));
+        }
+        if (hasFrameCallback) { video.requestVideoFrameCallback(tick); } else { setTimeout(tick, gap / 3); }
       }
       // a stalled camera must not stall the page: the timeline also runs on a timer
       var timer = setInterval(function () {
         if (done) { clearInterval(timer); return; }
-        if (performance.now() - started >= duration + 200) { clearInterval(timer); finish(); }
+        var elapsed = performance.now() - started;
+        guide.update(elapsed, duration);
+        if (elapsed >= duration + 200) { clearInterval(timer); finish(); }
       }, 100);
-      schedule();
-    });
+      tick();
+    }).then(function (taken) { return encode(taken, plan); });
   }
 
   function send(frames) {

@@ -55,7 +55,8 @@ class Platform:
     def send(self, session, nonce, images=None, headers=None, *, clip=None, times_ms=None,
              wait=True):
         """Upload a clip (``clip``: video bytes) or timestamped frames, after letting the
-        capture's time pass on the sessions' clock (``wait``)."""
+        capture's time pass on the sessions' clock (``wait``: True for the fake clips'
+        duration, or seconds)."""
         data = {"nonce": nonce}
         if clip is not None:
             data["clip"] = (io.BytesIO(clip), "clip.mp4", "video/mp4")
@@ -67,7 +68,7 @@ class Platform:
                                        times(len(images)) if len(images) > 1 else [0])
         clock = self.app.extensions["idp"].services["person"].sessions.clock
         if wait and hasattr(clock, "advance"):
-            clock.advance(CLIP_MS / 1000 + 0.5)
+            clock.advance(CLIP_MS / 1000 + 0.5 if wait is True else wait)
         return self.http.post(f"/api/v1/liveness/sessions/{session}/frames", data=data,
                               headers=headers or self.bearer(), content_type="multipart/form-data")
 

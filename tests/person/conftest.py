@@ -203,7 +203,8 @@ class Browser:
     def send(self, challenge, images=None, txn=None, *, times_ms=None, clip=None, wait=True,
              **kwargs):
         """Upload a clip (``clip``: video bytes) or timestamped frames, after letting the
-        capture's time pass on the sessions' clock (``wait``)."""
+        capture's time pass on the sessions' clock (``wait``: True for the fake clips'
+        duration, or seconds)."""
         data = {"session": challenge["session"], "nonce": challenge["nonce"]}
         if clip is not None:
             data["clip"] = (io.BytesIO(clip), "clip.mp4", "video/mp4")
@@ -215,7 +216,7 @@ class Browser:
                                        times(len(images)) if len(images) > 1 else [0])
         if wait:
             self.app.extensions["idp"].services["person"].sessions.clock.advance(
-                CLIP_MS / 1000 + 0.5)
+                CLIP_MS / 1000 + 0.5 if wait is True else wait)
         return self.client.post(f"/login/{txn or self.txn}/person/frames", data=data,
                                 headers={"X-CSRF-Token": self.csrf},
                                 content_type="multipart/form-data", **kwargs)

@@ -74,6 +74,7 @@ class FaceEngine:
         a limit or does not decode."""
         from liveness.clip import ClipError, ClipLimits, decode_burst, decode_video
         from .clipupload import InvalidClip
+        _ = self.pipeline  # no engine, no decoding: 503 before any work
         clip_limits = ClipLimits(max_bytes=limits.max_bytes, min_duration_ms=limits.min_duration_ms,
                                  max_duration_ms=limits.max_duration_ms)
         try:

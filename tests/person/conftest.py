@@ -221,10 +221,10 @@ class Browser:
                                 headers={"X-CSRF-Token": self.csrf},
                                 content_type="multipart/form-data", **kwargs)
 
-    def login(self, images=None, **start) -> dict:
+    def login(self, frames=None, **start) -> dict:
         """Start, send a clip, accept consent; return the RP callback parameters."""
         challenge = self.challenge(**start)
-        resp = self.send(challenge, images, **{k: v for k, v in start.items() if k == "environ_base"})
+        resp = self.send(challenge, frames, **{k: v for k, v in start.items() if k == "environ_base"})
         assert resp.status_code == 200, resp.get_data(as_text=True)
         return self.follow(resp.get_json()["redirect"])
 

@@ -37,7 +37,7 @@ def create_app(config=None, *, init: bool = False, **overrides) -> Flask:
     and over ``IDP_*`` environment variables.  ``init=True`` also migrates the database
     and creates missing signing keys (what ``idp init`` does).
     """
-    from . import i18n, web
+    from . import binding, i18n, web
     from .clients import ClientService
     from .config import ensure_secret_key, load_settings, warn_unsafe
     from .keys import KeyRing
@@ -76,6 +76,7 @@ def create_app(config=None, *, init: bool = False, **overrides) -> Flask:
 
     web.init_app(app, settings)
     i18n.init_app(app)
+    binding.init_app(app, settings)
     app.register_blueprint(oidc_bp)
     app.register_blueprint(logout_bp)
     app.register_blueprint(login_bp)

@@ -58,6 +58,8 @@ class LoginTransaction:
     sid: str | None = None
     # the method the user is using (so a page reload resumes the same step)
     method: str | None = None
+    # SHA-256 of the secret in the browser's cookie (``binding.py``): the browser it belongs to
+    browser_hash: str | None = None
 
     @classmethod
     def new(cls, **params) -> "LoginTransaction":

@@ -1,7 +1,7 @@
 """``LicenceError``: every way a licence response can be rejected, one machine-readable reason each.
 
-The reason is for logs, audit events and the enterprise login status poll
-(``{state: "failed", reason}``); the description is for operators.  Revocation data that
+The reason is for logs, audit events and the holder app's error answer (the browser's status
+poll does not change on an invalid response); the description is for operators.  Revocation data that
 cannot be had (CRL or OCSP) fails closed (RFC 5280 section 6.3) and is reported as 503, the rest
 as 400.
 """

@@ -69,22 +69,28 @@ def status(txn_id):
     cid = request.args.get("challenge") or challenges.current_for(txn.id)
     result = challenges.result(cid) if cid else None
     if result is None:
-        if cid and challenges.get(cid):
-            return jsonify({"state": "pending"})
-        return jsonify({"state": "expired", "reason": "challenge_expired"})
-    if result["state"] == "failed":
-        return jsonify({"state": "failed", "reason": result["reason"]})
+        data = challenges.get(cid) if cid else None
+        if data is None:
+            return jsonify({"state": "expired", "reason": "challenge_expired"})
+        _own(data, txn)
+        return jsonify({"state": "pending"})
+    _own(result, txn)  # before anything is taken: a foreign challenge consumes nothing
+    if result["state"] != "done":
+        return jsonify({"state": result["state"], "reason": result["reason"]})
     done = challenges.take_result(cid)
     if done is None:  # another poll completed it a moment ago
         return jsonify({"state": "pending"})
-    if done["txn"] != txn.id:
-        raise Conflict("this challenge belongs to another login")
     identity = done["identity"]
     subject = state.provider.subjects.entity(identity["uscc"])
     redirect = complete_login(txn, subject, ACR_ELICENSE, identity["amr"],
                               claims=identity["claims"], method="enterprise",
                               audit_subject=identity["uscc"])
     return jsonify({"state": "done", "redirect": redirect})
+
+
+def _own(record: dict, txn) -> None:
+    if record.get("txn") != txn.id:
+        raise Conflict("this challenge belongs to another login")
 
 
 @bp.get("/elicense/challenges/<cid>")
@@ -128,9 +134,16 @@ def respond(cid):
         identity = verifier.verify_response(body["jws"], expected_challenge=data["challenge"],
                                             expected_nonce=data["nonce"], expected_aud=data["aud"])
     except LicenceError as exc:
-        challenges.set_result(cid, {"state": "failed", "reason": exc.reason, "txn": data["txn"]})
+        # Refused to its sender only: the browser's poll still says pending, so a forged
+        # answer cannot end someone else's login.  A 503 (revocation unknown) says nothing
+        # about the answer and is not counted.
+        used_up = exc.status < 500 and challenges.invalid_answer(data)
         state.provider.audit("login", "failure", client_id=data["client_id"], method="enterprise",
                              reason=exc.reason, details={"stage": "licence"})
+        if used_up:
+            state.provider.audit("login", "failure", client_id=data["client_id"],
+                                 method="enterprise", reason="too_many_invalid_responses",
+                                 details={"stage": "licence", "limit": challenges.max_invalid})
         # 400 invalid_licence, or 503 when revocation cannot be checked (fail closed)
         raise IdpError(f"{exc.reason}: {exc.description}", error=exc.error,
                        status=exc.status) from None

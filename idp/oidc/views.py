@@ -9,6 +9,7 @@ import json
 
 from flask import Blueprint, Response, current_app, redirect, request
 
+from ..binding import bind
 from ..errors import InvalidRequest, Unauthorized, UnsupportedMediaType
 from ..interaction import ACR_VALUES
 from . import authorize as az
@@ -122,11 +123,13 @@ def authorize():
             return redirect(az.error_redirect(back, "consent_required",
                                               "the user has not consented", provider.issuer))
         txn.sid = session.sid
+        bind(txn)
         provider.transactions.save(txn)
         return redirect(f"/login/{txn.id}/consent", 302)
     if "none" in txn.prompt:
         return redirect(az.error_redirect(back, "login_required",
                                           "the user is not logged in", provider.issuer))
+    bind(txn)
     provider.transactions.save(txn)
     return redirect(f"/login/{txn.id}", 302)
 

@@ -87,8 +87,12 @@ class LivenessSessions:
         return Challenge(sid, nonce, list(actions), self.ttl, mode, capture)
 
     def take(self, sid, nonce, binding: str) -> PendingSession:
-        """Consume the session; any mismatch burns it (a guessed or stolen id is spent)."""
+        """Consume the session.  Another owner's touch leaves it as it was (a client must not
+        be able to spend a session it does not own); its owner's wrong nonce burns it."""
         if not isinstance(sid, str) or not SESSION_ID.match(sid) or not isinstance(nonce, str):
+            raise InvalidSession()
+        peek = self.store.get(self.PENDING + sid)
+        if not peek or peek["binding"] != binding:
             raise InvalidSession()
         data = self.store.take(self.PENDING + sid)
         now = self.clock()

@@ -149,8 +149,11 @@ def test_sessions_belong_to_their_client(app, platform, contract):
     assert intruder.state(ch["session"]).status_code == 404
     resp = intruder.send(ch["session"], ch["nonce"], frames("live:1"))
     assert contract.check(FRAMES, "post", resp)["error"] == "invalid_session"
-    # the intruder burnt it, and learnt nothing
-    assert platform.send(ch["session"], ch["nonce"], frames("live:1")).status_code == 400
+    # the intruder learnt nothing and changed nothing: the session is still its owner's
+    state = platform.state(ch["session"]).get_json()
+    assert state["state"] == "pending" and "result" not in state
+    done = platform.send(ch["session"], ch["nonce"], frames("live:1"))
+    assert done.status_code == 200 and done.get_json()["live"] is True
 
 
 def test_wrong_nonce(platform):

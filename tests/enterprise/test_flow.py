@@ -82,7 +82,8 @@ def test_bad_answers_fail_with_their_reason(licensed_app, licence, override, rea
     assert resp.status_code == 400
     assert resp.get_json()["error"] == "invalid_licence"
     assert resp.get_json()["error_description"].startswith(reason)
-    assert client.get(f"/login/{txn}/enterprise/status").get_json() == {"state": "failed", "reason": reason}
+    # refused to its sender only: the browser still waits for a response that verifies
+    assert client.get(f"/login/{txn}/enterprise/status").get_json() == {"state": "pending"}
 
 
 def test_revoked_licence_is_refused(licensed_app, licence):

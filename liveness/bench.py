@@ -101,3 +101,52 @@ def format_report(report: dict, threads: int) -> str:
                  f"frame+embed {o['frame+embed']:.1f}%")
     return "\n".join(lines)
 
+
+
+def default_clip() -> tuple[bytes, list[str]]:
+    """A 4 s MP4 (mp4v, 480x480 at 25 frames/s) of a real person turning left then right,
+    cut from the shared lp_d12 video, and the actions it performs."""
+    from .evaluate import WINDOWS, encode, window
+    videos = shared_faces_dir().parent / "videos"
+    if not (videos / WINDOWS["d12"][0]).is_file():
+        raise FileNotFoundError(f"{videos / WINDOWS['d12'][0]} is absent; pass --clip")
+    frames, fps, actions = window("d12", videos)
+    return encode(frames, fps), actions
+
+
+def run_clip(pipeline, data: bytes, actions: list[str], runs: int = 20, warmup: int = 2) -> dict:
+    """Median and p95 (ms) of each stage of decode + ``check_clip``, wall time and the
+    process's CPU time (``time.process_time``: every thread of this process) per clip."""
+    from .clip import decode_video
+    stages: dict[str, list[float]] = {}
+    result = None
+    for i in range(warmup + runs):
+        cpu0, t0 = time.process_time(), time.perf_counter()
+        clip = decode_video(data)
+        decode_ms = (time.perf_counter() - t0) * 1000
+        result = pipeline.check_clip(clip, actions)
+        wall = (time.perf_counter() - t0) * 1000
+        cpu = (time.process_time() - cpu0) * 1000
+        if i < warmup:
+            continue
+        stages.setdefault("clip.decode", []).append(decode_ms)
+        for key, value in result.timings_ms.items():
+            stages.setdefault(f"clip.{key}", []).append(value)
+        stages.setdefault("clip.wall", []).append(wall)
+        stages.setdefault("clip.cpu", []).append(cpu)
+    out = {k: _stats(v) for k, v in stages.items()}
+    out["runs"] = runs
+    out["frames"] = {"decoded": clip.decoded, "analysed": len(clip.frames)}
+    out["live"], out["reason"] = result.live, result.reason
+    return out
+
+
+def format_clip_report(report: dict) -> str:
+    lines = [f"liveness bench (clip): {report['runs']} runs, {report['frames']['decoded']} frames "
+             f"decoded, {report['frames']['analysed']} analysed; result live={report['live']} "
+             f"reason={report['reason']}",
+             f"{'stage':<20}{'median ms':>12}{'p95 ms':>10}"]
+    for key, value in report.items():
+        if isinstance(value, dict) and "median" in value:
+            lines.append(f"{key:<20}{value['median']:>12.2f}{value['p95']:>10.2f}")
+    return "\n".join(lines)

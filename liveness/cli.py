@@ -1,13 +1,18 @@
 """The ``liveness`` command.
 
     liveness check IMAGE... [--reference IMG] [--actions A,B] [--models DIR]
+    liveness clip VIDEO [--actions A,B|guided] [--reference IMG] [--models DIR]
+    liveness eval [--quick] [--json] [--shared DIR]
     liveness bench [--image IMG] [--runs N] [--threads N] [--json]
+    liveness bench --clip [VIDEO] [--actions A,B] [--runs N]
     liveness models install [--from DIR]... [--download]
     liveness models verify
 
 ``check`` prints one JSON object per line per image (one for the whole sequence with
-``--actions``); exit status 0 when every result passed, 1 when one did not, 2 on usage
-errors, unreadable reference photos or missing models.
+``--actions``); ``clip`` one JSON object for an MP4/WebM clip (``ClipResult``, the only
+way to a live login result); exit status 0 when every result passed, 1 when one did not,
+2 on usage errors, unreadable reference photos, clips breaking a limit or missing models.
+``eval`` prints the APCER/BPCER table of ``liveness.evaluate``.
 """
 from __future__ import annotations
 
@@ -67,6 +72,48 @@ def _check(args) -> int:
     return 1 if failed else 0
 
 
+def _actions(text: str | None) -> list[str]:
+    from .challenge import GUIDED_ACTIONS
+    if text is None or text == "guided":
+        return list(GUIDED_ACTIONS)
+    return [a.strip() for a in text.split(",") if a.strip()]
+
+
+def _clip(args) -> int:
+    from .clip import ClipError, decode_video
+    pipeline = _pipeline(args)
+    reference = None
+    if args.reference:
+        try:
+            reference = pipeline.make_template(_read(args.reference))
+        except TemplateError as exc:
+            _emit({"file": args.reference, "error": "bad_reference", "reason": exc.reason,
+                   "detail": exc.detail})
+            return 2
+    try:
+        clip = decode_video(_read(args.video))
+    except ClipError as exc:
+        _emit({"file": args.video, "live": False, "reason": exc.reason, "detail": exc.detail})
+        return 2
+    res = pipeline.check_clip(clip, _actions(args.actions), reference=reference)
+    _emit({"file": args.video, **res.to_dict()})
+    return 0 if res.ok else 1
+
+
+def _eval(args) -> int:
+    from . import evaluate
+    shared = Path(args.shared) if args.shared else evaluate.shared_dir()
+    if not (shared / "data" / "videos").is_dir():
+        raise SystemExit(f"liveness: no videos in {shared / 'data' / 'videos'} (pass --shared)")
+    progress = None if args.json else (lambda line: print(line, file=sys.stderr))
+    report = evaluate.run(_pipeline(args), shared, quick=args.quick, progress=progress)
+    if args.json:
+        print(json.dumps({"rows": report.rows(), "trials": [vars(t) for t in report.trials]}, indent=2))
+    else:
+        print(evaluate.format_table(report))
+    return 0
+
+
 def _frame_summary(res) -> dict:
     return {"live": res.live, "score": res.score, "reason": res.reason, "detail": res.detail,
             "faces": res.faces, "scores": res.scores, "quality": res.quality}
@@ -74,6 +121,15 @@ def _frame_summary(res) -> dict:
 
 def _bench(args) -> int:
     from . import bench
+    if args.clip is not None:
+        if args.clip:
+            data, actions = _read(args.clip), _actions(args.actions)
+        else:
+            data, actions = bench.default_clip()
+            actions = _actions(args.actions) if args.actions else actions
+        report = bench.run_clip(_pipeline(args), data, actions, runs=args.runs, warmup=2)
+        print(json.dumps(report, indent=2) if args.json else bench.format_clip_report(report))
+        return 0
     data = _read(args.image) if args.image else bench.default_frame()
     report = bench.run(_pipeline(args), data, runs=args.runs, warmup=args.warmup)
     print(json.dumps(report, indent=2) if args.json else bench.format_report(report, args.threads))
@@ -121,7 +177,24 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--runs", type=int, default=200)
     bench.add_argument("--warmup", type=int, default=10)
     bench.add_argument("--json", action="store_true")
+    bench.add_argument("--clip", nargs="?", const="", metavar="VIDEO",
+                       help="time check_clip per stage instead (default clip: 4 s of lp_d12)")
+    bench.add_argument("--actions", metavar="A,B", help="actions for --clip (default: those performed)")
     common(bench)
+
+    clip = sub.add_parser("clip", help="check one MP4/WebM clip, one JSON object")
+    clip.add_argument("video", metavar="VIDEO")
+    clip.add_argument("--actions", metavar="A,B", help="asked actions in order, or 'guided' (default)")
+    clip.add_argument("--reference", metavar="IMG", help="photo to match every embedded frame against")
+    common(clip)
+    clip.set_defaults(func=_clip)
+
+    ev = sub.add_parser("eval", help="APCER per attack kind and BPCER on the shared clips")
+    ev.add_argument("--quick", action="store_true", help="a few clips of each kind")
+    ev.add_argument("--json", action="store_true")
+    ev.add_argument("--shared", metavar="DIR", help="the shared data folder (default: ../shared)")
+    common(ev)
+    ev.set_defaults(func=_eval)
     bench.set_defaults(func=_bench)
 
     models = sub.add_parser("models", help="install or verify the model files")

@@ -12,7 +12,8 @@ Stages, cheapest first; the result's ``reason`` is the first that fails:
 5. the 3-D check (``liveness.presence.assess``, FaceMesh on key frames): ``planar``,
    ``no_depth_motion``, ...;
 6. ``face_changed``: embeddings at the frontal frame, the action frames, the 3-D check's
-   frames and one random frame do not all match each other (``liveness.identity``);
+   frames, the most abrupt appearance change and one random frame do not all match each
+   other (``liveness.identity``);
 7. ``spoof``: MiniFASNet's mean live probability on ``clip_spoof_frames`` key frames is below
    ``live`` (one signal among several: it is weak on phone screens and prints of good
    quality, which the stages above are for);
@@ -157,7 +158,8 @@ def run_clip(parts, clip: Clip, actions: Sequence[str] = (), reference: np.ndarr
 
     tracked = track.tracked
     used = [i for i in result.frames_used if i in tracked]
-    chosen = [best] + [i for i in out.action_frames if i is not None] + used[:2]
+    chosen = ([best] + [i for i in out.action_frames if i is not None]
+              + [identity.abrupt_frame(images, track.faces, tracked)] + used[:2])
     keys = identity.key_frames(tracked, chosen, s.clip_identity_frames, rng)
     ident = identity.embed(parts.detector, parts.embedder, images, track.faces, keys, s.refine_face_px)
     out.identity = ident.to_dict()

@@ -45,7 +45,7 @@ class Settings:
     # clips (liveness.clipsession)
     clip_det_side: int = 192        # detector input for every frame of a clip
     clip_baseline_frames: int = 3   # leading tracked frames whose median is the pose baseline
-    clip_identity_frames: int = 4   # frames embedded for the one-person check (with 1 random)
+    clip_identity_frames: int = 5   # frames embedded for the one-person check (with 1 random)
     clip_consistency: float = 0.40  # smallest cosine similarity between any two of them
     clip_spoof_frames: int = 2      # frames given to the passive anti-spoof models
     clip_replay_bits: int = 10      # face-crop pHash distance of a replayed frame

@@ -99,3 +99,43 @@ def test_usage_error():
     with pytest.raises(SystemExit) as info:
         main(["check"])
     assert info.value.code == 2
+
+
+def test_clip_prints_one_json_object(models_dir, tmp_path, capsys):
+    from .genuine import clip_bytes
+    path = tmp_path / "turn.mp4"
+    path.write_bytes(clip_bytes("d3"))
+    code = main(["clip", str(path), "--actions", "turn_left", "--models", str(models_dir)])
+    doc = _lines(capsys)[0]
+    assert doc["file"] == str(path) and doc["actions"] == ["turn_left"]
+    assert code == (0 if doc["ok"] else 1) and doc["frames"] > 30 and "timings_ms" in doc
+    path.write_bytes(b"GIF89a" + b"\0" * 100)
+    assert main(["clip", str(path), "--models", str(models_dir)]) == 2
+    assert _lines(capsys)[0]["reason"] == "unsupported_format"
+
+
+def test_bench_clip_reports_stages(models_dir, capsys):
+    from .genuine import window
+    window("d12")   # skips without the shared videos
+    assert main(["bench", "--clip", "--models", str(models_dir), "--runs", "1", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert {"clip.decode", "clip.track", "clip.total", "clip.cpu", "clip.wall"} <= set(report)
+
+
+def test_eval_table_format():
+    from liveness.evaluate import Report, Trial, format_table
+    report = Report([Trial("genuine", "asked_actions", "d3", True, None, 300.0),
+                     Trial("genuine", "asked_actions", "d9", False, "planar", 310.0),
+                     Trial("attack", "zoom", "obama", False, "planar", 200.0),
+                     Trial("attack", "zoom", "obama 2", True, None, 200.0)])
+    rows = {r["kind"]: r for r in report.rows()}
+    assert rows["asked_actions"]["metric"] == "BPCER" and rows["asked_actions"]["rate"] == 0.5
+    assert rows["zoom"]["metric"] == "APCER" and rows["zoom"]["rate"] == 0.5
+    table = format_table(report)
+    assert "APCER" in table and "BPCER" in table and "1 of 2 accepted" in table
+
+
+def test_eval_without_videos_is_a_usage_error(tmp_path):
+    with pytest.raises(SystemExit) as info:
+        main(["eval", "--shared", str(tmp_path)])
+    assert "no videos" in str(info.value)

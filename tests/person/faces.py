@@ -138,7 +138,7 @@ ATTACKS = ("still", "perspective_turn", "cylinder_turn", "tps_turn", "zoom", "ph
 def attack(kind: str, photo: str = "live_T1", seconds: float = 4.0, seed: int = 0):
     """An attack clip made from one still with ``liveness.attacks`` (frames and times)."""
     from liveness import attacks
-    img = image(photo)
+    img, _ = attacks.fit(image(photo), max_side=480)
     present = {"duration_ms": seconds * 1000, "fps": 15.0}
     if kind == "photo_moved":
         h, w = img.shape[:2]

@@ -16,7 +16,7 @@ from ..errors import InvalidRequest
 from ..interaction import ACR_FACE, ACR_FACE_ACTIVE
 from ..oidc.token_exchange import LivenessAssertions
 from ..person.clipupload import ClipUpload, InvalidClip
-from ..person.limiter import Key
+from ..person.limiter import Key, LockedOut
 from ..person.service import MODES, PersonService, person_claims
 from ..person.sessions import Challenge
 
@@ -46,8 +46,14 @@ def create(service: PersonService, client_id: str, body: dict, ip: str | None) -
             raise InvalidRequest("id_number and name go together")
         number, name = service.parse(id_text, name_text)
     keys = limit_keys(service, client_id, ip, number.number if number else None)
-    service.limiter.check(keys)
-    service.limiter.attempt(keys)
+    try:
+        service.limiter.check(keys)
+        service.limiter.attempt(keys)
+    except LockedOut:
+        service.audit("liveness.session", "failure", client_id=client_id,
+                      person={"id": number.number} if number else None, reason="locked_out",
+                      details={"mode": mode, "with_id_number": number is not None})
+        raise
     if id_text is not None:
         person = service.lookup(number, name)
     challenge = service.open_session(binding=binding(client_id), mode=mode, person=person,

@@ -238,6 +238,13 @@ def test_attack_anonymous_sessions_are_limited_per_client(person_app, contract):
     assert answers == [201] * 5 + [429] * 3
     resp = platform.open()
     assert contract.check(SESSIONS, "post", resp)["error"] == "too_many_requests"
+    from sqlalchemy import select
+
+    from idp.store.models import AuditEvent
+    with app.extensions["idp"].db.session(write=False) as s:
+        reasons = [e.reason for e in s.execute(select(AuditEvent).where(
+            AuditEvent.event == "liveness.session", AuditEvent.outcome == "failure")).scalars()]
+    assert reasons == ["locked_out"] * 4
 
 
 def test_attack_anonymous_sessions_are_limited_per_ip(person_app):

@@ -13,6 +13,10 @@ stills in ``../shared/data/faces`` and from those windows:
 - the planar kinds of ``liveness.attacks.variations`` (perspective/cylinder/thin-plate
   turns, nods, squeezes, zooms, a print moved over a room, a still repeated), each sent
   with the guided movement and with the action it imitates;
+- ``planned_turn``: the warps the old tests planned so that the 5 landmarks turn by more
+  than the challenge threshold (a plane turned 30-40 degrees seen with a focal length of
+  1.5-2 inter-ocular distances), sent with the guided turn: only the 3-D check stands
+  between these and a login;
 - ``replay_reencoded``: a genuine window checked once, then sent again as VP8 WebM, brightened
   or slowed down; ``one_byte_changed``: the same MP4 with one byte of its coded frames flipped;
 - ``splice_two_people``: half a window of one person, then another person's lined up on the
@@ -196,6 +200,17 @@ def run(pipeline, shared: Path | None = None, quick: bool = False,
             add("attack", kind, f"{victim} {params} guided", _decide(pipeline, clip, GUIDED_ACTIONS))
             imitated = ["look_down"] if "nod" in kind else ["move_closer"] if kind == "zoom" else ["turn_left"]
             add("attack", kind, f"{victim} {params} {imitated[0]}", _decide(pipeline, clip, imitated))
+
+        lm = found[0].landmarks * (image.shape[1] / still.shape[1]) if found else None
+        if lm is not None:
+            centre = lm[[0, 1, 3, 4]].mean(axis=0)
+            iod = float(np.linalg.norm(lm[1] - lm[0]))
+            for yaw, focal in ((35, 1.5), (-35, 1.5), (40, 2.0), (-30, 1.2))[: 2 if quick else 4]:
+                clip = _burst(attacks.render(
+                    image, lambda p, y=yaw, f=focal: attacks.plane_homography(centre, f * iod, p * y),
+                    box, swing="out_back", hold_ms=800, duration_ms=3000))
+                add("attack", "planned_turn", f"{victim} yaw {yaw} focal {focal} iod",
+                    _decide(pipeline, clip, GUIDED_ACTIONS))
 
     for n in genuine:
         frames, fps, actions = wins[n]

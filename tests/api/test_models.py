@@ -35,7 +35,7 @@ def app(make_app, engine):
 def test_a_recording_is_exchanged_for_tokens(app, contract):
     platform = Platform(app)
     ch = platform.open(id_number=ID, name=NAME).get_json()
-    resp = platform.send(ch["session"], ch["nonce"], clip=faces.mp4(), wait=8.0)
+    resp = platform.send(ch["session"], ch["nonce"], clip=faces.mp4(), wait=12.5)
     body = contract.check(FRAMES, "post", resp)
     assert body["live"] and body["face_match"] and body["reason"] is None, body
     assert platform.exchange(body["assertion"]).status_code == 200
@@ -65,7 +65,7 @@ def test_attack_the_registry_photo_is_refused_and_told_nothing(app, contract, ki
 def test_another_persons_recording(app, contract):
     platform = Platform(app)
     ch = platform.open(id_number=OBAMA, name="奥巴马").get_json()
-    body = platform.send(ch["session"], ch["nonce"], clip=faces.mp4(), wait=8.0).get_json()
+    body = platform.send(ch["session"], ch["nonce"], clip=faces.mp4(), wait=12.5).get_json()
     assert body["reason"] == "face_mismatch" and body["face_match"] is False, body
     assert platform.exchange(body["assertion"]).get_json()["error"] == "invalid_grant"
 
@@ -74,5 +74,5 @@ def test_attack_a_replayed_recording(app):
     platform = Platform(app)
     for expected in (None, "not_live"):
         ch = platform.open().get_json()
-        body = platform.send(ch["session"], ch["nonce"], clip=faces.mp4(), wait=8.0).get_json()
+        body = platform.send(ch["session"], ch["nonce"], clip=faces.mp4(), wait=12.5).get_json()
         assert body["reason"] == expected, body

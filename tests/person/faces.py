@@ -19,7 +19,10 @@ ROOT = Path(__file__).resolve().parents[2]
 SHARED = Path(os.environ.get("IDP_SHARED_DIR", ROOT.parent / "shared"))
 FACES = SHARED / "data" / "faces"
 VIDEOS = SHARED / "data" / "videos"
-GENUINE = ("lp_d12.mp4", 0.0)  # turns both ways, then leans in: the guided movement
+# Windows the face engine's own evaluation counts as genuine (liveness.evaluate.WINDOWS):
+# a real person turning, the guided movement.
+GENUINE = ("lp_d3.mp4", 7.6)
+OTHER_GENUINE = ("lp_d6.mp4", 27.0)  # another real person
 SHARED_MODELS = SHARED / "models"
 
 
@@ -127,7 +130,8 @@ def reference(name: str = GENUINE[0], t_s: float = GENUINE[1]) -> bytes:
 
 
 def mp4(name: str = GENUINE[0]) -> bytes:
-    """The video file itself (H.264 MP4, as a mini-program's startRecord writes)."""
+    """The video file itself (H.264 MP4, as a mini-program's startRecord writes; lp_d3 is
+    11.8 s: turns both ways and looks up)."""
     return (need_videos() / name).read_bytes()
 
 

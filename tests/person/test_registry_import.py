@@ -54,4 +54,5 @@ def test_import_then_login(make_app, engine, tmp_path):
     b = Browser(app)
     images, times = faces.genuine()
     resp = b.send(b.challenge(id_number=T1, name="李华"), images, times_ms=times, wait=5.0)
+    assert resp.status_code == 200, resp.get_json()
     assert resp.status_code == 200 and resp.get_json()["ok"] is True

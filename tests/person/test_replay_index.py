@@ -30,12 +30,12 @@ def test_a_clip_seen_on_one_node_is_a_replay_on_another(engine, quality):
     with redis_prefix(url) as prefix:
         node_a = StoreSeenFrames(RedisStore(url, prefix=prefix))
         node_b = StoreSeenFrames(RedisStore(url, prefix=prefix))
-        first = _judge(engine, node_a, faces.genuine(seconds=3.4), "session-a-0000000000000")
+        first = _judge(engine, node_a, faces.genuine(), "session-a-0000000000000")
         assert first.reason != "replay"
-        again = _judge(engine, node_b, faces.genuine(seconds=3.4, quality=quality),
+        again = _judge(engine, node_b, faces.genuine(quality=quality),
                        "session-b-0000000000000")
         # refused as a replay (the reason, once every earlier check passed; the finding always)
         assert again.live is False and (again.reason == "replay" or again.replay)
-        other = _judge(engine, node_b, faces.genuine(start_s=3.6, seconds=3.4),
+        other = _judge(engine, node_b, faces.genuine(*faces.OTHER_GENUINE),
                        "session-c-0000000000000")
         assert other.reason != "replay" and not other.replay  # another capture is no replay

@@ -133,7 +133,10 @@ def test_a_real_person_logs_in(make_app, engine, tmp_path):
     port = free_port()
     app = _app(make_app, engine, port)
     video = tmp_path / "genuine.y4m"
-    write_y4m(video, [img for _, img in faces.video_frames(seconds=6.0, fps=25, side=512)])
+    # the genuine window with 0.6 s before it: the page records from ~0.8 s after the camera opens
+    start = faces.GENUINE[1] - 0.6
+    write_y4m(video, [img for _, img in faces.video_frames(faces.GENUINE[0], start, 4.8, fps=30,
+                                                           side=512)], fps=30)
     with serve(app, port) as base:
         seen = _run(app, base, video, ui_locales="en")
     assert seen["outcome"] == "consent", seen["outcome"]

@@ -118,6 +118,17 @@ def _run(app, base, video, ui_locales=None, **authorize):
     return seen
 
 
+def _last_check(app) -> dict:
+    """The audit trail's account of the last face check (for a failure's message)."""
+    from sqlalchemy import select
+
+    from idp.store.models import AuditEvent
+    with app.extensions["idp"].db.session(write=False) as s:
+        event = s.execute(select(AuditEvent).where(AuditEvent.event == "liveness.check")
+                          .order_by(AuditEvent.id.desc())).scalars().first()
+        return dict(event.details) if event else {}
+
+
 def _check_guidance(seen, hints):
     views = [v for v in seen["guidance"] if v["state"] == "capturing" and v["action"]]
     actions = [v["action"] for v in views]
@@ -139,7 +150,7 @@ def test_a_real_person_logs_in(make_app, engine, tmp_path):
                                                            side=512)], fps=30)
     with serve(app, port) as base:
         seen = _run(app, base, video, ui_locales="en")
-    assert seen["outcome"] == "consent", seen["outcome"]
+    assert seen["outcome"] == "consent", (seen["outcome"], _last_check(app))
     claims = seen["claims"]
     assert claims["acr"] == ACR_FACE and claims["amr"] == ["face", "user"]
     assert claims["name"] == NAME

@@ -18,6 +18,7 @@ from ..oidc.token_exchange import LivenessAssertions
 from ..person.clipupload import ClipUpload, InvalidClip
 from ..person.limiter import Key, LockedOut
 from ..person.service import MODES, PersonService, person_claims
+from ..person.verify import _round
 from ..person.sessions import Challenge
 
 
@@ -116,6 +117,3 @@ def state(service: PersonService, client_id: str, session_id) -> dict | None:
         out["result"] = data["result"]
     return out
 
-
-def _round(value):
-    return None if value is None else round(float(value), 4)

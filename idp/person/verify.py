@@ -16,6 +16,7 @@ cannot be used to tune an attack.
 from __future__ import annotations
 
 import base64
+import math
 import unicodedata
 from dataclasses import dataclass, field
 
@@ -126,8 +127,7 @@ def _detail(result) -> dict:
     """What the audit trail keeps of a clip result: numbers and codes, never images."""
     out = {"engine_detail": getattr(result, "detail", None)}
     for name in ("frames", "duration_ms", "fps"):
-        value = getattr(result, name, None)
-        out[name] = _round(value) if isinstance(value, float) else value
+        out[name] = _numbers(getattr(result, name, None))
     for name in ("presence", "identity"):
         value = getattr(result, name, None)
         if isinstance(value, dict):
@@ -136,20 +136,28 @@ def _detail(result) -> dict:
 
 
 def _numbers(value):
-    """A JSON-safe copy with floats rounded (scores of the presence and identity checks)."""
+    """A strict-JSON copy (PostgreSQL's json type refuses NaN and Infinity: those become
+    null) with floats rounded: the scores of the presence and identity checks."""
     if isinstance(value, dict):
         return {str(k): _numbers(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_numbers(v) for v in value]
-    if isinstance(value, float):
-        return round(value, 4)
-    if value is None or isinstance(value, (bool, int, str)):
+    if value is None or isinstance(value, (bool, str)):
         return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if hasattr(value, "item") and not isinstance(value, float):
+        value = value.item()  # a numpy scalar
+        if isinstance(value, (bool, int, str)):
+            return value
     try:
-        return round(float(value), 4)
+        return _round(value)
     except (TypeError, ValueError):
         return str(value)
 
 
 def _round(value):
-    return None if value is None else round(float(value), 4)
+    if value is None:
+        return None
+    value = float(value)
+    return round(value, 4) if math.isfinite(value) else None

@@ -18,7 +18,7 @@ from ..oidc.token_exchange import LivenessAssertions
 from ..person.clipupload import ClipUpload, InvalidClip
 from ..person.limiter import Key, LockedOut
 from ..person.service import MODES, PersonService, person_claims
-from ..person.verify import _round
+from ..person.verify import round_score
 from ..person.sessions import Challenge
 
 
@@ -80,7 +80,7 @@ def submit(service: PersonService, client_id: str, session_id, nonce, upload: Cl
     service.record(verdict, keys)
     reason = verdict.api_reason
     # A face that is not live gets no score and no face_match (issue 16, item 5).
-    result = {"live": verdict.live, "score": _round(verdict.score) if verdict.live else None,
+    result = {"live": verdict.live, "score": round_score(verdict.score) if verdict.live else None,
               "reason": reason}
     if verdict.hint:
         result["hint"] = verdict.hint

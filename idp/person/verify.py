@@ -79,7 +79,7 @@ class Verdict:
 
     def audit_details(self) -> dict:
         return {"engine_reason": self.reason, "live": self.live,
-                "score": _round(self.score), "similarity": _round(self.similarity),
+                "score": round_score(self.score), "similarity": round_score(self.similarity),
                 "actions_passed": self.actions_passed, **self.detail,
                 "ms": round(self.timings_ms.get("total", 0.0), 1)}
 
@@ -151,12 +151,12 @@ def _numbers(value):
         if isinstance(value, (bool, int, str)):
             return value
     try:
-        return _round(value)
+        return round_score(value)
     except (TypeError, ValueError):
         return str(value)
 
 
-def _round(value):
+def round_score(value):
     if value is None:
         return None
     value = float(value)

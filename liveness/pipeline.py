@@ -21,6 +21,7 @@ from .errors import ImageError, TemplateError
 from .frame import Analysis, FrameAnalyzer
 from .manifest import Manifest, find_manifest, load_manifest
 from .mesh import FaceMesh
+from .presence import assess
 from .models import load_verified
 from .replay import SeenFrames
 from .clip import Clip
@@ -101,13 +102,8 @@ class LivenessPipeline:
                         session_id=session_id, presence=self._presence())
 
     def _presence(self):
-        if self.mesh is None:
-            return None
-        try:
-            from .presence import assess
-        except ImportError:
-            return None
-        return assess
+        """The 3-D check, or None (fail closed) when the manifest has no face mesh."""
+        return None if self.mesh is None else assess
 
     def make_template(self, data: bytes) -> np.ndarray:
         """Reference template (float32[128], unit length) from a photo with exactly one face.

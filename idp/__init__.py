@@ -46,13 +46,16 @@ def create_app(config=None, *, init: bool = False, **overrides) -> Flask:
     from .oidc.logout import bp as logout_bp
     from .oidc.provider import Provider, build_server
     from .oidc.views import bp as oidc_bp
+    from .rootsecrets import secret_ring
     from .store.db import Database
     from .store.ephemeral import make_ephemeral_store
 
     settings = ensure_secret_key(load_settings(config, **overrides))
     warn_unsafe(settings)
     app = Flask(__name__, instance_path=str(settings.instance_path))
-    app.config.update(SECRET_KEY=settings.secret_key, MAX_CONTENT_LENGTH=settings.max_upload_bytes,
+    older = [secret for _, secret in secret_ring(settings).entries[1:]]
+    app.config.update(SECRET_KEY=settings.secret_key, SECRET_KEY_FALLBACKS=older,
+                      MAX_CONTENT_LENGTH=settings.max_upload_bytes,
                       MAX_FORM_MEMORY_SIZE=settings.max_upload_bytes, JSON_SORT_KEYS=False)
 
     if not settings.database_url:
@@ -76,12 +79,13 @@ def create_app(config=None, *, init: bool = False, **overrides) -> Flask:
 
     web.init_app(app, settings)
     i18n.init_app(app)
-    binding.init_app(app, settings)
     app.register_blueprint(oidc_bp)
     app.register_blueprint(logout_bp)
     app.register_blueprint(login_bp)
     # The areas: each offers init_app(app) and takes what it needs from app.extensions["idp"].
-    from . import admin, api, demo, enterprise, ops, person
-    for area in (admin, enterprise, ops, person, api, demo):
+    from . import admin, api, audittrail, demo, enterprise, ops, person
+    for area in (admin, enterprise, ops, person, api, demo, audittrail):
         area.init_app(app)
+    # after the areas: the rate limits (ops) come before the binding check reads the store
+    binding.init_app(app, settings)
     return app

@@ -40,25 +40,43 @@ def init(ctx):
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, envvar="IDP_HOST")
 @click.option("--port", default=8000, show_default=True, type=int, envvar="IDP_PORT")
+# The default shape, 2 workers x 8 threads, was chosen from measurements (bench/token_bench.py
+# --shape gthread:2x4,gthread:2x8,gthread:3x4, alternating rounds on the 2-core development
+# machine, 2026-12-04): 2x8 served the most tokens, JWKS and discovery per second at the lowest
+# CPU per request.  One process per core keeps Python on both cores; the RSA signature
+# releases the GIL, so a worker's other threads parse and answer meanwhile; and 8 threads keep
+# 16 keep-alive connections served without queueing behind each other.  granian, the default
+# server, was measured with the same shape.
 @click.option("--workers", default=2, show_default=True, type=int, envvar="IDP_WORKERS",
-              help="gunicorn worker processes.")
+              help="Worker processes.")
 @click.option("--threads", default=8, show_default=True, type=int, envvar="IDP_THREADS",
-              help="Threads per worker (gthread).")
+              help="Threads per worker (granian: blocking threads; gunicorn: gthread).")
 @click.option("--worker-class", type=click.Choice(["gthread", "sync"]), default=None,
-              envvar="IDP_WORKER_CLASS", help="Default: gthread when --threads > 1, else sync.")
+              envvar="IDP_WORKER_CLASS", help="gunicorn only. Default: gthread when --threads > 1, "
+                                              "else sync.")
 @click.option("--timeout", default=60, show_default=True, type=int,
-              help="Seconds before a silent worker is killed and replaced.")
+              help="gunicorn only: seconds before a silent worker is killed and replaced.")
 @click.option("--graceful-timeout", default=20, show_default=True, type=int,
               help="Seconds in-flight requests get to finish on SIGTERM.")
 @click.option("--max-requests", default=0, show_default=True, type=int,
-              help="Recycle a worker after this many requests (0: never).")
+              help="gunicorn only: recycle a worker after this many requests (0: never).")
 @click.option("--access-log/--no-access-log", default=True, show_default=True,
               help="One log line per request (logger idp.access).")
+# granian is the default server because it measured several times cheaper per request than
+# gunicorn's gthread worker with the same app (bench/token_bench.py --shape
+# default,granian:2x8 against node-oidc-provider, 2026-12-05): per client-credentials token
+# ~1.2 ms of server CPU instead of ~1.6-1.8, per JWKS or discovery answer ~0.15 ms instead of
+# ~0.4, which took the token rate from ~1.0x to ~1.8x the peer's.  gunicorn stays one flag away
+# for what only it offers: --worker-class, --timeout (a hung worker is replaced) and
+# --max-requests.
+@click.option("--server", "server_kind", type=click.Choice(["granian", "gunicorn"]),
+              default="granian", show_default=True, envvar="IDP_SERVER",
+              help="HTTP server: granian (Rust, the default), or gunicorn.")
 @click.option("--dev", is_flag=True, help="Flask's development server (never in production).")
 @click.pass_context
 def serve(ctx, host, port, workers, threads, worker_class, timeout, graceful_timeout,
-          max_requests, access_log, dev):
-    """Serve the OP (gunicorn; the development server only with --dev)."""
+          max_requests, access_log, server_kind, dev):
+    """Serve the OP (granian or gunicorn; the development server only with --dev)."""
     if not access_log:
         logging.getLogger("idp.access").setLevel(logging.WARNING)
     if dev:
@@ -67,6 +85,12 @@ def serve(ctx, host, port, workers, threads, worker_class, timeout, graceful_tim
         return
     if workers < 1 or threads < 1:
         raise click.BadParameter("--workers and --threads must be at least 1")
+    if server_kind == "granian":
+        from click.core import ParameterSource
+        given = [f"--{name.replace('_', '-')}" for name in ("worker_class", "timeout", "max_requests")
+                 if ctx.get_parameter_source(name) not in (ParameterSource.DEFAULT, None)]
+        if given:
+            raise click.UsageError(f"{', '.join(given)}: only with --server gunicorn")
     # Fail here, once, on a bad configuration (not in every worker), and create the
     # instance secret before the workers race to.
     from .config import ensure_secret_key, load_settings
@@ -74,6 +98,11 @@ def serve(ctx, host, port, workers, threads, worker_class, timeout, graceful_tim
     if settings.log_json:  # from the first line on, in the master and every worker
         from .ops.reqlog import use_json_logs
         use_json_logs()
+    if server_kind == "granian":
+        from .serving_granian import run_granian
+        run_granian(ctx.obj.get("config"), host=host, port=port, workers=workers,
+                    threads=threads, graceful_timeout=graceful_timeout, access_log=access_log)
+        return
     from .serving import run_gunicorn
     run_gunicorn(ctx.obj.get("config"), host=host, port=port, workers=workers, threads=threads,
                  worker_class=worker_class, timeout=timeout, graceful_timeout=graceful_timeout,
@@ -111,7 +140,10 @@ def _register_groups():
     from .keys_cli import keys
     from .models_check import models
     from .registry.cli import registry
-    for group in (clients, keys, models, elicense, registry, admin, audit, demo):
+    from .rootsecrets.cli import secrets
+    from .audittrail.cli import extend as extend_audit
+    extend_audit(audit)
+    for group in (clients, keys, models, elicense, registry, admin, audit, demo, secrets):
         main.add_command(group)
 
 

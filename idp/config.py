@@ -39,6 +39,8 @@ class Settings:
     keys_dir: str = "keys"
     models_dir: str = "models"
     secret_key: str = ""  # empty: generated once and kept in the instance folder
+    secret_keys: str = ""  # versioned root secrets "id:secret,..." (current first); wins over secret_key
+    secret_keys_file: str = ""  # the same, one entry a line, in a file
     keys_passphrase: str = ""
     demo: bool = False
     # lifetimes, seconds
@@ -91,6 +93,13 @@ class Settings:
     liveness_actions: int = 0  # actions per active challenge, 2-5 (0: 2 or 3 at random)
     secure_cookies: bool | None = None  # None: secure unless the issuer is local http
     log_json: bool = False
+    # audit checkpoints (idp/audittrail): every N events or T seconds, whichever comes first
+    audit_checkpoint_events: int = 1000  # 0: no count trigger
+    audit_checkpoint_seconds: int = 60  # 0: no timer
+    audit_checkpoint_sinks: str = "file"  # comma-separated: file, syslog, http ("": none)
+    audit_checkpoint_file: str = ""  # empty: <instance>/audit-checkpoints.jsonl
+    audit_checkpoint_syslog: str = ""  # /dev/log path or host:port (empty: /dev/log)
+    audit_checkpoint_url: str = ""  # the http sink POSTs each checkpoint line here
     extra: dict = field(default_factory=dict)
 
     # -- derived -----------------------------------------------------------------------
@@ -180,8 +189,26 @@ def _validate(s: Settings) -> None:
     for name in ("liveness_threshold", "face_match_threshold"):
         if not 0.0 <= getattr(s, name) <= 1.0:
             raise ConfigError(f"setting {name} (IDP_{name.upper()}) must be between 0 and 1")
-    if s.redis_url and urlsplit(s.redis_url).scheme not in {"redis", "rediss", "unix"}:
-        raise ConfigError("IDP_REDIS_URL must be a redis://, rediss:// or unix:// URL")
+    if s.redis_url:
+        from .store.redis_url import parse_redis_url
+        try:
+            parse_redis_url(s.redis_url)
+        except ValueError as error:
+            raise ConfigError(f"IDP_REDIS_URL {error}") from None
+    _validate_audit(s)
+
+
+def _validate_audit(s: Settings) -> None:
+    if s.audit_checkpoint_events < 0 or s.audit_checkpoint_seconds < 0:
+        raise ConfigError("IDP_AUDIT_CHECKPOINT_EVENTS and IDP_AUDIT_CHECKPOINT_SECONDS must "
+                          "be zero or more")
+    sinks = [n.strip() for n in s.audit_checkpoint_sinks.split(",") if n.strip()]
+    unknown = [n for n in sinks if n not in {"file", "syslog", "http"}]
+    if unknown:
+        raise ConfigError(f"IDP_AUDIT_CHECKPOINT_SINKS: unknown sink {unknown[0]!r} "
+                          "(file, syslog, http)")
+    if "http" in sinks and urlsplit(s.audit_checkpoint_url).scheme not in {"http", "https"}:
+        raise ConfigError("the http checkpoint sink needs IDP_AUDIT_CHECKPOINT_URL, an http(s) URL")
 
 
 def load_settings(config=None, env=None, **overrides) -> Settings:
@@ -220,8 +247,33 @@ def load_settings(config=None, env=None, **overrides) -> Settings:
     return settings
 
 
+def _with_ring(settings: Settings) -> Settings:
+    """``IDP_SECRET_KEYS`` / ``IDP_SECRET_KEYS_FILE``: versioned root secrets (issue 15).
+
+    ``secret_key`` becomes the current secret (what Flask and every single-secret user
+    sees); ``secret_keys`` holds the whole ring, read from the file once, here."""
+    from .rootsecrets import parse_ring
+    if settings.secret_keys and settings.secret_keys_file:
+        raise ConfigError("set IDP_SECRET_KEYS or IDP_SECRET_KEYS_FILE, not both")
+    text, origin = settings.secret_keys, "IDP_SECRET_KEYS"
+    if settings.secret_keys_file:
+        origin = settings.secret_keys_file
+        try:
+            text = Path(settings.secret_keys_file).read_text()
+        except OSError as exc:
+            raise ConfigError(f"cannot read IDP_SECRET_KEYS_FILE {origin}: {exc.strerror}") from None
+    ring = parse_ring(text, origin)
+    if settings.secret_key and settings.secret_key not in dict(ring.entries).values():
+        raise ConfigError("IDP_SECRET_KEY is set but is not one of IDP_SECRET_KEYS: remove it, "
+                          "or list it (id 0 for data sealed before versioned secrets)")
+    canonical = ",".join(f"{kid}:{secret}" for kid, secret in ring.entries)
+    return replace(settings, secret_key=ring.current, secret_keys=canonical, secret_keys_file="")
+
+
 def ensure_secret_key(settings: Settings) -> Settings:
     """Return settings with a secret key, creating a persistent one in the instance folder."""
+    if settings.secret_keys or settings.secret_keys_file:
+        return _with_ring(settings)
     if settings.secret_key:
         if len(settings.secret_key) < 32:
             raise ConfigError("IDP_SECRET_KEY must be at least 32 characters")
@@ -252,6 +304,9 @@ def warn_unsafe(settings: Settings) -> list[str]:
         warnings.append("cookies are not Secure because the issuer is plain http")
     if not settings.database_url:
         warnings.append("IDP_DATABASE_URL is not set: using the embedded SQLite database")
+    if not settings.audit_checkpoint_sinks.strip():
+        warnings.append("IDP_AUDIT_CHECKPOINT_SINKS is empty: audit checkpoints are kept only "
+                        "in the database, where whoever deletes events can delete them too")
     for text in warnings:
         log.warning("UNSAFE: %s", text)
     return warnings

@@ -197,32 +197,48 @@ class KeyRing:
         now = time.monotonic()
         if now - self._loaded_at < self.cache_seconds:
             return
-        with self._lock:
-            if now - self._loaded_at < self.cache_seconds:
+        # Past the cache window one thread reloads while the others go on with the keys
+        # already loaded, rather than queueing behind its database query (whose latency
+        # would land on the token endpoint's p99 once a second).  Before the first load,
+        # and after rotate/retire in this process (which reset _loaded_at), everyone waits.
+        if self._loaded_at and self._infos:
+            if not self._lock.acquire(blocking=False):
                 return
-            try:
-                with self.db.session(write=False) as s:
-                    rows = s.execute(select(SigningKey)).scalars().all()
-                    infos = [KeyInfo(r.kid, r.alg, r.created_at, r.activated_at, r.remove_after)
-                             for r in rows]
-            except DatabaseUnavailable:
-                if not self._infos:
-                    raise
-                # Keep signing and publishing with the last known keys while the database
-                # is away; look again after the cache window.
-                log.warning("signing key metadata unavailable; using the last known keys")
-                self._loaded_at = now
+        else:
+            self._lock.acquire()
+        try:
+            if time.monotonic() - self._loaded_at < self.cache_seconds:
                 return
-            wall = self.clock()
-            published = [i for i in infos if i.remove_after is None or i.remove_after > wall]
-            private = {}
-            for info in published:
-                private[info.kid] = self._private.get(info.kid) or self._read(info)
-            self._infos = infos
-            self._private = private
-            self._jwks = {"keys": [private[i.kid].as_dict(private=False)
-                                   for i in sorted(published, key=lambda i: i.created_at)]}
+            self._reload(now)
+        finally:
+            self._lock.release()
+
+    def _reload(self, now: float) -> None:
+        try:
+            with self.db.session(write=False) as s:
+                rows = s.execute(select(SigningKey)).scalars().all()
+                infos = [KeyInfo(r.kid, r.alg, r.created_at, r.activated_at, r.remove_after)
+                         for r in rows]
+        except DatabaseUnavailable:
+            if not self._infos:
+                raise
+            # Keep signing and publishing with the last known keys while the database
+            # is away; look again after the cache window.
+            log.warning("signing key metadata unavailable; using the last known keys")
             self._loaded_at = now
+            return
+        wall = self.clock()
+        published = [i for i in infos if i.remove_after is None or i.remove_after > wall]
+        private = {}
+        for info in published:
+            private[info.kid] = self._private.get(info.kid) or self._read(info)
+        jwks = {"keys": [private[i.kid].as_dict(private=False)
+                         for i in sorted(published, key=lambda i: i.created_at)]}
+        self._infos = infos
+        self._private = private
+        if jwks != self._jwks:  # the same object while unchanged: idp.ops.fastpath keys on it
+            self._jwks = jwks
+        self._loaded_at = now
 
     def infos(self) -> list[KeyInfo]:
         self._refresh()
@@ -251,6 +267,27 @@ class KeyRing:
         """A published key by kid (for verifying tokens this OP issued), or None."""
         self._refresh()
         return self._private.get(kid)
+
+    def history(self) -> tuple[dict, dict]:
+        """Every key this OP has held whose file is still in ``keys/`` (published, retired
+        or removed), public part only, and when each could sign: ``({kid: key},
+        {kid: (activated_at, retired_at)})``, for checking old signed records."""
+        with self.db.session(write=False) as s:
+            rows = s.execute(select(SigningKey)).scalars().all()
+            infos = [(KeyInfo(r.kid, r.alg, r.created_at, r.activated_at, r.remove_after),
+                      r.retired_at) for r in rows]
+        keys, windows = {}, {}
+        for info, retired_at in infos:
+            try:
+                private = self._private.get(info.kid) or self._read(info)
+            except ConfigError:
+                log.warning("signing key %s is not in %s: records it signed cannot be checked",
+                            info.kid, self.dir)
+                continue
+            public = type(private).import_key(private.as_dict(private=False))
+            keys[info.kid] = public
+            windows[info.kid] = (info.activated_at, retired_at)
+        return keys, windows
 
     def jwks(self) -> dict:
         self._refresh()

@@ -80,10 +80,18 @@ def csrf_token() -> str:
     return _sign(value)
 
 
-def _sign(value: str) -> str:
+def _sign(value: str, key: str | None = None) -> str:
     from flask import current_app
-    key = current_app.config["SECRET_KEY"].encode()
+    key = (key or current_app.config["SECRET_KEY"]).encode()
     return hmac.new(key, b"csrf:" + value.encode(), hashlib.sha256).hexdigest()
+
+
+def _csrf_matches(cookie: str, sent: str) -> bool:
+    """Signed with the current root secret, or with an older one of the ring: a page served
+    by a node still on the previous secret stays usable during a rotation (issue 15)."""
+    from flask import current_app
+    keys = [current_app.config["SECRET_KEY"], *current_app.config.get("SECRET_KEY_FALLBACKS", ())]
+    return any(hmac.compare_digest(_sign(cookie, key), sent) for key in keys)
 
 
 def require_csrf() -> None:
@@ -92,7 +100,7 @@ def require_csrf() -> None:
         return
     cookie = request.cookies.get(CSRF_COOKIE)
     sent = request.headers.get("X-CSRF-Token") or request.form.get("csrf_token")
-    if not cookie or not sent or not hmac.compare_digest(_sign(cookie), sent):
+    if not cookie or not sent or not _csrf_matches(cookie, sent):
         raise CSRFError("the CSRF token is missing or wrong; reload the page and try again")
 
 

@@ -22,6 +22,7 @@ from sqlalchemy import select
 
 from ..errors import Conflict, InvalidRequest, LoginError, NotFound, TooManyRequests
 from ..sealing import Sealer
+from ..rootsecrets import secret_ring
 from ..store.audit import append_event
 from ..store.models import AdminUser
 from .roles import ROLES
@@ -63,7 +64,7 @@ class AdminAccounts:
     def __init__(self, database, store, settings):
         self.db = database
         self.store = store
-        self.sealer = Sealer(settings.secret_key, "admin-totp")
+        self.sealer = Sealer(secret_ring(settings), "admin-totp")
         self.limit = settings.attempt_limit
         self.lockout = settings.lockout_seconds
 

@@ -7,7 +7,7 @@ from ..errors import InvalidRequest
 from . import auditlog
 from .apiauth import api_actor
 from .authorities import SOURCE_FIELDS
-from .jsonbody import json_body
+from ..jsonbody import json_body
 from .openapi import document
 
 bp = Blueprint("admin_api", __name__, url_prefix="/admin/api/v1")

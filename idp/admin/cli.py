@@ -12,7 +12,6 @@ import time
 import click
 
 from ..cli_support import IdpGroup
-from ..store.audit import verify_chain
 from ..store.models import AuditEvent
 from . import auditlog
 from .roles import CLI, ROLES
@@ -96,23 +95,6 @@ def admin_initial_token(ctx, ttl, as_json):
 @click.group(cls=IdpGroup)
 def audit():
     """Verify, follow and export the audit trail."""
-
-
-@audit.command("verify")
-@click.pass_context
-def audit_verify(ctx):
-    """Check the hash chain; exit 1 and name the first broken event."""
-    state = _state(ctx)
-    with state.db.session(write=False) as s:
-        broken = verify_chain(s)
-        count = s.query(AuditEvent).count()
-        row = s.get(AuditEvent, broken) if broken is not None else None
-        if row is not None:
-            when = auditlog.event_json(row)["time"]
-            click.echo(f"audit chain BROKEN at event {row.id} ({row.event} at {when}): its hash or "
-                       "its link to the previous event does not match", err=True)
-            sys.exit(1)
-    click.echo(f"audit chain intact: {count} events")
 
 
 def _line(row, as_json: bool) -> str:

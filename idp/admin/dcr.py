@@ -6,7 +6,7 @@ from flask import Blueprint, current_app, jsonify
 from ..clients.validation import InvalidClientMetadata
 from ..errors import Unauthorized
 from .apiauth import bearer_token
-from .jsonbody import json_body
+from ..jsonbody import json_body
 
 bp = Blueprint("admin_dcr", __name__)
 

@@ -73,6 +73,11 @@ STRINGS = {
     "time": ("时间", "Time"), "event": ("事件", "Event"), "method": ("方式", "Method"),
     "reason": ("原因", "Reason"), "next_page": ("下一页", "Next page"),
     "first_page": ("第一页", "First page"), "no_events": ("没有符合条件的记录。", "No matching events."),
+    "last_checkpoint": ("最近签名检查点：第 {seq} 号，覆盖至事件 {event}，{age}前",
+                        "Last signed checkpoint: seq {seq}, up to event {event}, {age} ago"),
+    "no_checkpoint": ("尚无签名检查点：删除最新的记录将无法被发现。",
+                      "No signed checkpoint yet: deleting the newest events would go unnoticed."),
+    "age_s": ("{n} 秒", "{n} s"), "age_min": ("{n} 分钟", "{n} min"), "age_h": ("{n} 小时", "{n} h"),
     "not_allowed": ("您的角色无权执行此操作。", "Your role may not do this."),
     "saved": ("已保存。", "Saved."), "back": ("返回", "Back"),
 }

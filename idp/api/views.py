@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, request
 
-from ..errors import InvalidRequest, NotFound, UnsupportedMediaType
+from ..errors import NotFound, UnsupportedMediaType
+from ..jsonbody import json_body
 from ..person.clipupload import read_clip
 from ..person.frames import keep_uploads_in_memory
 from . import liveness
@@ -34,9 +35,7 @@ def create_session():
     caller = require_token()
     if request.mimetype != "application/json":
         raise UnsupportedMediaType("send a JSON object {id_number?, name?, mode}")
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise InvalidRequest("the body must be a JSON object")
+    body = json_body()
     challenge = liveness.create(_services()["person"], caller.client_id, body,
                                 request.remote_addr)
     response = jsonify(challenge.to_dict())

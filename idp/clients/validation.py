@@ -5,11 +5,11 @@ registration, so the three cannot disagree about what a valid client is.
 """
 from __future__ import annotations
 
-import json
 import re
 from urllib.parse import urlsplit
 
 from ..errors import InvalidRequest
+from ..jsonbody import loads
 
 SCOPES = ("openid", "profile", "id_number", "org", "offline_access", "liveness", "admin")
 GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials",
@@ -88,7 +88,7 @@ def _jwks(value):
         return None
     if isinstance(value, str):
         try:
-            value = json.loads(value)
+            value = loads(value, what="jwks")
         except ValueError:
             raise InvalidClientMetadata("jwks is not valid JSON") from None
     if not isinstance(value, dict) or not isinstance(value.get("keys"), list) or not value["keys"]:

@@ -34,7 +34,8 @@ def _store():
 
 def _sealer():
     from ..sealing import Sealer
-    return Sealer(current_app.extensions["idp"].settings.secret_key, "demo-rp")
+    from ..rootsecrets import secret_ring
+    return Sealer(secret_ring(current_app.extensions["idp"].settings), "demo-rp")
 
 
 def _valid(sid) -> bool:

@@ -59,8 +59,9 @@ class LicenceIdentity:
         return ["hwk"] if self.hardware else ["swk"]
 
     def claims(self) -> dict:
-        out = {"entity_type": "legal_person", "uscc": self.uscc, "org_name": self.org_name,
-               "legal_representative": self.legal_representative}
+        # ``name`` (OIDC Core 5.1) of a legal person is its registered name; org_name stays
+        out = {"entity_type": "legal_person", "name": self.org_name, "uscc": self.uscc,
+               "org_name": self.org_name, "legal_representative": self.legal_representative}
         if self.operator:
             out["operator"] = self.operator
         return out

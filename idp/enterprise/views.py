@@ -15,6 +15,7 @@ from flask import Blueprint, current_app, jsonify, render_template, request
 from ..elicense import LicenceError
 from ..errors import Conflict, IdpError, InvalidRequest, NotFound, UnsupportedMediaType
 from ..interaction import ACR_ELICENSE
+from ..jsonbody import json_body
 from ..login import complete_login, current_transaction
 from ..web import require_csrf
 from .challenges import public_view
@@ -121,10 +122,8 @@ def respond(cid):
     challenges = state.services["challenges"]
     if not request.is_json:
         raise UnsupportedMediaType("send application/json: {\"jws\": \"...\"}")
-    if (request.content_length or 0) > MAX_RESPONSE_BYTES:
-        raise InvalidRequest("the response is too large", status=413)
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict) or not isinstance(body.get("jws"), str):
+    body = json_body(max_bytes=MAX_RESPONSE_BYTES)
+    if not isinstance(body.get("jws"), str):
         raise InvalidRequest('the body must be {"jws": "<compact JWS>"}')
     data = challenges.get(cid)
     if data is None:

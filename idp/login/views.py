@@ -8,6 +8,7 @@ from ..oidc import authorize as az
 from ..oidc.consent import remember_consent
 from ..oidc.sessions import COOKIE
 from ..web import require_csrf
+from .disclosure import consent_items
 
 bp = Blueprint("login", __name__)
 
@@ -39,8 +40,9 @@ def consent(txn_id):
     session = _bound_session(provider, txn)
     client = provider.clients.get(txn.client_id)
     g.locale = txn.locale if txn.ui_locales else g.locale  # OIDC Core 3.1.2.1 ui_locales
+    items = consent_items(provider.sessions.claims(session), txn.scope, client, txn.claims)
     return render_template("consent.html", txn=txn, client=client, scopes=txn.scope.split(),
-                           session=session)
+                           items=items, session=session)
 
 
 @bp.post("/login/<txn_id>/consent")

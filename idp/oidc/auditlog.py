@@ -143,7 +143,7 @@ class _PgWriter:
     inserts and the commit in another (pipeline mode), none of the ORM's per-statement cost."""
 
     def __init__(self, database):
-        self.conninfo = database.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        self.conninfo = database.libpq_conninfo()
         self.conn = None
 
     def append(self, events: list[dict]) -> None:

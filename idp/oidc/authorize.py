@@ -13,7 +13,7 @@ import time
 from urllib.parse import urlencode
 
 from ..errors import IdpError, InvalidRequest
-from ..interaction import ACR_VALUES, LoginTransaction, acr_level
+from ..interaction import ACR_VALUES, LoginTransaction, acr_aim
 from .claims import essential_acr, parse_claims_request
 from .grants import code_key
 
@@ -133,16 +133,17 @@ def _check_rest(ctx, args, client, redirect_uri, fail) -> LoginTransaction:
     except InvalidRequest as exc:
         raise fail("invalid_request", exc.description) from None
     acr_values = (args.get("acr_values") or "").split()
-    required = None
+    # OIDC Core 5.5.1.1: an essential acr must be met; acr_values (3.1.2.1) are voluntary.
+    # Either way a login meets the request when it meets one of the values named, within its
+    # subject type (interaction.acr_meets); naming both types lets the user choose.
     essential = essential_acr(claims)
     if essential is not None:
-        known = [v for v in essential if v in ACR_VALUES]
-        if not known:
+        options = list(dict.fromkeys(v for v in essential if v in ACR_VALUES))
+        if not options:
             raise fail("access_denied", "none of the essential acr values can be satisfied")
-        required = min(known, key=acr_level)
-    elif any(v in ACR_VALUES for v in acr_values):
-        # Voluntary acr_values: the first one we support is what we aim for.
-        required = next(v for v in acr_values if v in ACR_VALUES)
+    else:
+        options = list(dict.fromkeys(v for v in acr_values if v in ACR_VALUES))
+    required = acr_aim(options, essential=essential is not None)
     hint_subject = None
     if args.get("id_token_hint"):
         hint_subject = _hint_subject(ctx, args["id_token_hint"], client, fail)
@@ -151,6 +152,7 @@ def _check_rest(ctx, args, client, redirect_uri, fail) -> LoginTransaction:
         state=args.get("state"), nonce=args.get("nonce"), code_challenge=challenge,
         code_challenge_method=method if challenge else None, prompt=prompt, max_age=max_age,
         acr_values=acr_values, required_acr=required, acr_essential=essential is not None,
+        acr_options=options,
         claims=claims,
         login_hint=args.get("login_hint"), ui_locales=(args.get("ui_locales") or "").split(),
         hint_subject=hint_subject)
@@ -202,7 +204,8 @@ def issue_code(ctx, txn: LoginTransaction, session) -> str:
     data = {"client_id": txn.client_id, "redirect_uri": txn.redirect_uri, "scope": txn.scope,
             "nonce": txn.nonce, "code_challenge": txn.code_challenge,
             "code_challenge_method": txn.code_challenge_method, "subject": session.subject,
-            "sid": session.sid, "auth_time": session.auth_time, "acr": session.acr,
+            "sid": session.sid, "auth_time": session.auth_time,
+            "acr": txn.reported_acr(session.acr),
             "amr": session.amr, "claims_request": txn.claims, "grant_id": grant_id,
             "claims_sealed": ctx.sealer.seal(claims, aad=grant_id)}
     ctx.store.put("code:" + code_key(code), data, ctx.settings.code_ttl)

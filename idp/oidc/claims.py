@@ -7,14 +7,19 @@ the full ``id_number`` only for clients with ``allow_id_number``; others get
 """
 from __future__ import annotations
 
-import json
-
 from ..errors import InvalidRequest
+from ..jsonbody import JsonError, loads
 
+MAX_CLAIMS_DEPTH = 8  # {"id_token": {"acr": {"values": [...]}}} is 4; room for extensions
+
+# Minimal disclosure: scope openid alone releases no identity claim, only ``sub`` and the
+# protocol claims (the acr already tells a company login from a person's).  ``name`` is the
+# person's name, or a legal person's registered organisation name (OIDC Core 5.1: "full
+# name ... in displayable form"), so generic relying parties show something for both.
 SCOPE_CLAIMS = {
-    "openid": {"entity_type", "operator"},
-    "profile": {"name", "birthdate", "gender", "org_name"},
-    "org": {"org_name", "uscc", "legal_representative"},
+    "openid": set(),
+    "profile": {"name", "birthdate", "gender", "org_name", "entity_type", "operator"},
+    "org": {"org_name", "uscc", "legal_representative", "entity_type", "operator"},
     "id_number": {"id_number"},
 }
 CLAIMS_SUPPORTED = sorted({"sub", "iss", "aud", "exp", "iat", "auth_time", "acr", "amr", "sid",
@@ -30,15 +35,18 @@ def mask(value: str, keep: int = 1) -> str:
 
 
 def parse_claims_request(raw) -> dict | None:
-    """Validate the ``claims`` parameter (OIDC Core 5.5): a JSON object of two objects."""
+    """Validate the ``claims`` parameter (OIDC Core 5.5): a JSON object whose ``id_token`` and
+    ``userinfo`` members are objects of claim requests, each null or an object in which
+    ``essential`` is a boolean, ``value`` a string and ``values`` an array of strings (5.5.1;
+    every claim this OP releases is a string).  Other members are ignored, as 5.5 asks."""
     if raw in (None, ""):
         return None
     if len(raw) > 4096:
         raise InvalidRequest("claims parameter is too large")
     try:
-        value = json.loads(raw)
-    except ValueError:
-        raise InvalidRequest("claims parameter is not valid JSON") from None
+        value = loads(raw, max_depth=MAX_CLAIMS_DEPTH, what="claims parameter")
+    except JsonError as exc:
+        raise InvalidRequest(str(exc)) from None
     if not isinstance(value, dict):
         raise InvalidRequest("claims parameter must be a JSON object")
     for member in ("id_token", "userinfo"):
@@ -48,18 +56,37 @@ def parse_claims_request(raw) -> dict | None:
         if not isinstance(part, dict):
             raise InvalidRequest(f"claims.{member} must be a JSON object")
         for name, spec in part.items():
-            if spec is not None and not isinstance(spec, dict):
-                raise InvalidRequest(f"claims.{member}.{name} must be null or an object")
+            _check_claim_spec(f"claims.{member}.{name}", spec)
     return value
 
 
+def _check_claim_spec(where: str, spec) -> None:
+    if spec is None:
+        return
+    if not isinstance(spec, dict):
+        raise InvalidRequest(f"{where} must be null or an object")
+    if "essential" in spec and not isinstance(spec["essential"], bool):
+        raise InvalidRequest(f"{where}.essential must be a boolean")
+    if "value" in spec and not isinstance(spec["value"], str):
+        raise InvalidRequest(f"{where}.value must be a string")
+    if "values" in spec:
+        values = spec["values"]
+        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+            raise InvalidRequest(f"{where}.values must be an array of strings")
+
+
 def essential_acr(claims_request: dict | None) -> list[str] | None:
-    """Values of an essential ``acr`` claim request, if any (OIDC Core 5.5.1.1)."""
+    """Values of an essential ``acr`` claim request, if any (OIDC Core 5.5.1.1).
+
+    ``claims_request`` has passed ``parse_claims_request``, so the types are known.  An
+    essential ``acr`` without values only asks that ``acr`` be returned (it always is), so it
+    constrains nothing: None."""
     spec = ((claims_request or {}).get("id_token") or {}).get("acr")
-    if not isinstance(spec, dict) or not spec.get("essential"):
+    if not isinstance(spec, dict) or spec.get("essential") is not True:
         return None
-    values = spec.get("values") or ([spec["value"]] if spec.get("value") else [])
-    return [v for v in values if isinstance(v, str)]
+    if spec.get("values"):
+        return list(spec["values"])
+    return [spec["value"]] if "value" in spec else None
 
 
 def release(user_claims: dict, scope: str, client, *, target: str,

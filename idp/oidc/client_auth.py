@@ -8,7 +8,6 @@ single use.
 """
 from __future__ import annotations
 
-import json
 import threading
 import time
 
@@ -19,6 +18,7 @@ from joserfc import jws, jwt
 from joserfc.errors import BadSignatureError, JoseError
 from joserfc.jwk import KeySet
 
+from ..jsonbody import loads
 from .provider import safe_description
 
 ASSERTION_ALGS = ["RS256", "PS256", "ES256"]
@@ -99,7 +99,7 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
                 body = resp.raw.read(MAX_JWKS_BYTES + 1, decode_content=True)
             if len(body) > MAX_JWKS_BYTES:
                 raise ValueError("the document is too large")
-            jwks = json.loads(body)
+            jwks = loads(body, what="the JWK set")
             if not isinstance(jwks, dict) or not isinstance(jwks.get("keys"), list):
                 raise ValueError("the document is not a JWK set")
         except (requests.RequestException, ValueError) as exc:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import time
 
+from sqlalchemy.exc import IntegrityError
+
 from ..store.models import Consent
 
 
@@ -15,6 +17,15 @@ def has_consent(ctx, subject: str, client_id: str, scope: str) -> bool:
 
 
 def remember_consent(ctx, subject: str, client_id: str, scope: str) -> None:
+    # Two first consents of one person to one client can race (two tabs, two nodes): the
+    # INSERT that loses finds the winner's row on a second pass and merges into it.
+    try:
+        _remember(ctx, subject, client_id, scope)
+    except IntegrityError:
+        _remember(ctx, subject, client_id, scope)
+
+
+def _remember(ctx, subject: str, client_id: str, scope: str) -> None:
     now = time.time()
     with ctx.db.session() as s:
         row = s.get(Consent, (subject, client_id))

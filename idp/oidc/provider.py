@@ -17,6 +17,8 @@ from flask import request
 
 from ..interaction import Transactions
 from ..sealing import Sealer
+from ..rootsecrets import secret_ring
+from ..rootsecrets.datakeys import DataKeys
 from .auditlog import AuditLog
 from .claims import release
 from .grant_store import GrantStore
@@ -35,8 +37,9 @@ class Provider:
         self.store = store
         self.keyring = keyring
         self.clients = clients
-        self.sealer = Sealer(settings.secret_key, "claims")
-        self.subjects = Subjects(settings.secret_key)
+        self.sealer = Sealer(secret_ring(settings), "claims")
+        self.data_keys = DataKeys(database, secret_ring(settings))
+        self.subjects = Subjects(self.data_keys)
         self.sessions = Sessions(store, self.sealer, settings.session_ttl)
         self.transactions = Transactions(store, settings.login_ttl)
         self.grant_store = GrantStore(database, self.sealer)

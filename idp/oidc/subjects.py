@@ -15,19 +15,38 @@ import hmac
 from ..sealing import derive_key
 
 
+def _legacy(purpose: str):
+    return lambda secret: derive_key(secret, purpose)
+
+
 class Subjects:
-    def __init__(self, secret: str):
-        self._subject_key = derive_key(secret, "subject-key")
-        self._pairwise_key = derive_key(secret, "pairwise-sub")
+    """``keys``: the ``DataKeys`` store, so subjects survive root-secret rotation (see
+    ``rootsecrets/datakeys.py``); a plain secret string derives the keys from it."""
+
+    def __init__(self, keys):
+        self._store = None
+        self._keys = None
+        if isinstance(keys, str):
+            self._keys = (derive_key(keys, "subject-key"), derive_key(keys, "pairwise-sub"))
+        else:
+            self._store = keys
+
+    def _load(self) -> tuple[bytes, bytes]:
+        if self._keys is None:  # first use: one read of data_keys, then memory
+            self._keys = (self._store.get("subject-key", _legacy("subject-key")),
+                          self._store.get("pairwise-sub", _legacy("pairwise-sub")))
+        return self._keys
 
     def person(self, id_number: str) -> str:
-        return "p:" + hmac.new(self._subject_key, b"person:" + id_number.encode(), hashlib.sha256).hexdigest()[:40]
+        key = self._load()[0]
+        return "p:" + hmac.new(key, b"person:" + id_number.encode(), hashlib.sha256).hexdigest()[:40]
 
     def entity(self, uscc: str) -> str:
-        return "e:" + hmac.new(self._subject_key, b"entity:" + uscc.encode(), hashlib.sha256).hexdigest()[:40]
+        key = self._load()[0]
+        return "e:" + hmac.new(key, b"entity:" + uscc.encode(), hashlib.sha256).hexdigest()[:40]
 
     def sub_for(self, subject: str, client) -> str:
         if client.metadata.get("subject_type") == "public":
             return subject
-        mac = hmac.new(self._pairwise_key, f"{client.sector}\x00{subject}".encode(), hashlib.sha256)
+        mac = hmac.new(self._load()[1], f"{client.sector}\x00{subject}".encode(), hashlib.sha256)
         return base64.urlsafe_b64encode(mac.digest()).rstrip(b"=").decode()

@@ -28,6 +28,7 @@ from authlib.oauth2.rfc6749.grants import BaseGrant, TokenEndpointMixin
 from ..errors import Unauthorized
 from ..interaction import ACR_FACE, ACR_FACE_ACTIVE
 from ..sealing import Sealer
+from ..rootsecrets import secret_ring
 from .grant_store import Principal
 from .grants import CONFIDENTIAL_AUTH_METHODS
 
@@ -47,7 +48,7 @@ class LivenessAssertions:
 
     def __init__(self, ctx):
         self.ctx = ctx
-        self._sealer = Sealer(ctx.settings.secret_key, "liveness-assertion")
+        self._sealer = Sealer(secret_ring(ctx.settings), "liveness-assertion")
 
     def mint(self, *, client_id: str, session: str, live: bool, score, face_match,
              acr: str | None, person: dict | None) -> str:

@@ -1,5 +1,6 @@
 """Operations: health and readiness probes, Prometheus metrics, request ids and structured
-logs, rate limits, and a cache for the public documents (DESIGN section 10).
+logs, rate limits, a cache for the public documents and the client-credentials fast path
+(DESIGN section 10).
 
 ``init_app(app)`` wires all of them; each module also works on its own.
 """
@@ -7,8 +8,9 @@ from __future__ import annotations
 
 
 def init_app(app) -> None:
-    from . import fastpath, health, metrics, ratelimit, reqlog
+    from . import fastpath, health, metrics, ratelimit, reqlog, token_fastpath
 
+    token_fastpath.install(app)  # first, so that ProxyFix (reqlog) wraps it
     reqlog.init_app(app)
     metrics.init_app(app)
     ratelimit.init_app(app)

@@ -15,6 +15,7 @@ from __future__ import annotations
 from ..interaction import ACR_FACE, ACR_FACE_ACTIVE
 from ..login import LoginMethod, register_method
 from ..sealing import Sealer
+from ..rootsecrets import secret_ring
 from .engine import FaceEngine
 from .clipupload import UploadLimits
 from .limiter import AttemptLimiter
@@ -34,7 +35,8 @@ METHOD = LoginMethod(
 def build_registry(state):
     from ..registry import make_registry
     settings = state.settings
-    return make_registry(settings.registry, database=state.db, secret_key=settings.secret_key,
+    return make_registry(settings.registry, database=state.db, secret_key=secret_ring(settings),
+                         data_keys=state.provider.data_keys,
                          url=settings.registry_url or None, token=settings.registry_token or None)
 
 
@@ -46,7 +48,7 @@ def init_app(app) -> None:
         live=settings.liveness_threshold, match=settings.face_match_threshold))
     registry = state.services.get("registry") or build_registry(state)
     state.services["registry"] = registry
-    sessions = LivenessSessions(state.store, Sealer(settings.secret_key, "liveness-session"),
+    sessions = LivenessSessions(state.store, Sealer(secret_ring(settings), "liveness-session"),
                                 settings.liveness_session_ttl)
     limiter = AttemptLimiter(state.store, settings.secret_key, limit=settings.attempt_limit,
                              window=settings.attempt_window, lockout=settings.lockout_seconds,

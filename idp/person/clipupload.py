@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from flask import request
 
 from ..errors import InvalidRequest
+from ..jsonbody import json_body
 from .frames import JPEG, PNG
 
 # Reason -> HTTP status; everything else is 400.
@@ -87,9 +88,7 @@ def read_clip(limits: UploadLimits, fields=("session", "nonce")) -> tuple[dict, 
         values = {name: request.form.get(name) for name in fields}
         return values, _multipart(limits)
     if request.mimetype == "application/json":
-        body = request.get_json(silent=True)
-        if not isinstance(body, dict):
-            raise InvalidRequest("the body must be a JSON object")
+        body = json_body()  # bounded depth, strict JSON (idp.jsonbody)
         values = {name: body.get(name) if isinstance(body.get(name), str) else None
                   for name in fields}
         return values, _json(body, limits)

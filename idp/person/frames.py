@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from flask import request
 
 from ..errors import InvalidRequest, PayloadTooLarge, UnsupportedMediaType
+from ..jsonbody import json_body
 
 JPEG = b"\xff\xd8\xff"
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -44,9 +45,7 @@ def read_frames(limits: FrameLimits, fields=("session", "nonce")) -> tuple[dict,
         frames = [_bounded(part.stream.read(limits.max_bytes + 1), i, limits)
                   for i, part in enumerate(parts)]
     elif request.mimetype == "application/json":
-        body = request.get_json(silent=True)
-        if not isinstance(body, dict):
-            raise InvalidRequest("the body must be a JSON object")
+        body = json_body()
         values = {name: body.get(name) if isinstance(body.get(name), str) else None
                   for name in fields}
         encoded = body.get("frames")

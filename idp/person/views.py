@@ -8,7 +8,8 @@ from flask import Blueprint, current_app, g, jsonify, render_template, request
 
 from werkzeug.exceptions import HTTPException
 
-from ..errors import IdpError, InvalidRequest, PayloadTooLarge, UnsupportedMediaType
+from ..errors import IdpError, PayloadTooLarge, UnsupportedMediaType
+from ..jsonbody import json_body
 from ..web import render_error, require_csrf
 from . import login
 from .clipupload import read_clip
@@ -99,10 +100,7 @@ def frames(txn_id):
 
 def _body() -> dict:
     if request.mimetype == "application/json":
-        body = request.get_json(silent=True)
-        if not isinstance(body, dict):
-            raise InvalidRequest("the body must be a JSON object")
-        return body
+        return json_body()
     if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
         return request.form.to_dict()
     raise UnsupportedMediaType("send a form or a JSON object {id_number, name, consent}")

@@ -34,7 +34,10 @@ def _registry(state):
         return wired
     from .factory import make_registry
 
-    return make_registry("local", database=state.db, secret_key=state.settings.secret_key)
+    from ..rootsecrets import secret_ring
+
+    return make_registry("local", database=state.db, secret_key=secret_ring(state.settings),
+                         data_keys=state.provider.data_keys)
 
 
 @registry.command("import")

@@ -6,8 +6,10 @@ data names the row (its ``id_hash``) and the column, so a ciphertext copied into
 row, or from the name column into the template column, fails to decrypt instead of
 attaching one person's face to another's ID number.
 
-Blob layout: ``version (1 byte) | nonce (12) | ciphertext + tag (16)``; the version byte
-leaves room for key rotation without guessing.
+Blob layout: ``version (1 byte) | nonce (12) | ciphertext + tag (16)`` for the legacy root
+secret (id ``0``), and ``2 | len | key id | nonce | ciphertext + tag`` once root secrets are
+versioned (``idp/rootsecrets``): a row is opened with the key it records, and
+``idp secrets rotate`` re-encrypts the rows whose key is not the current one.
 """
 from __future__ import annotations
 
@@ -19,6 +21,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 VERSION = b"\x01"
+VERSION_KEYED = b"\x02"
+LEGACY_ID = "0"
 NONCE_BYTES = 12
 TAG_BYTES = 16
 KEY_BYTES = 32
@@ -43,24 +47,50 @@ def derive_key(secret: str, purpose: str, *, length: int = KEY_BYTES) -> bytes:
 
 
 class FieldCipher:
-    """AES-256-GCM with random nonces; ``aad`` binds a ciphertext to where it is stored."""
+    """AES-256-GCM with random nonces; ``aad`` binds a ciphertext to where it is stored.
 
-    def __init__(self, key: bytes):
-        if not isinstance(key, bytes) or len(key) != KEY_BYTES:
+    ``keys``: one 32-byte key (the legacy id ``0``), or ``{key id: key}`` with the current
+    key first."""
+
+    def __init__(self, keys):
+        if isinstance(keys, bytes):
+            keys = {LEGACY_ID: keys}
+        if (not isinstance(keys, dict) or not keys
+                or any(not isinstance(k, bytes) or len(k) != KEY_BYTES for k in keys.values())):
             raise ValueError("FieldCipher needs a 32-byte key (AES-256)")
-        self._aead = AESGCM(key)
+        self._aeads = {kid: AESGCM(key) for kid, key in keys.items()}
+        self.current_id = next(iter(keys))
 
     def encrypt(self, plaintext: bytes, aad: bytes) -> bytes:
         nonce = os.urandom(NONCE_BYTES)
-        return VERSION + nonce + self._aead.encrypt(nonce, plaintext, aad)
+        sealed = nonce + self._aeads[self.current_id].encrypt(nonce, plaintext, aad)
+        if self.current_id == LEGACY_ID:
+            return VERSION + sealed
+        kid = self.current_id.encode("ascii")
+        return VERSION_KEYED + bytes([len(kid)]) + kid + sealed
+
+    @staticmethod
+    def key_id(blob: bytes) -> str | None:
+        """The id of the key a blob was sealed with (None: not a field ciphertext)."""
+        if not isinstance(blob, (bytes, bytearray)) or not blob:
+            return None
+        if blob[:1] == VERSION:
+            return LEGACY_ID
+        if blob[:1] == VERSION_KEYED and len(blob) > 2:
+            return bytes(blob[2:2 + blob[1]]).decode("ascii", "replace")
+        return None
 
     def decrypt(self, blob: bytes, aad: bytes) -> bytes:
-        if (not isinstance(blob, (bytes, bytearray))
-                or len(blob) < 1 + NONCE_BYTES + TAG_BYTES or blob[:1] != VERSION):
+        kid = self.key_id(blob)
+        body = (blob[1:] if kid == LEGACY_ID else blob[2 + blob[1]:]) if kid else b""
+        if kid is None or len(body) < NONCE_BYTES + TAG_BYTES:
             raise DecryptError("not a field ciphertext")
-        nonce, sealed = blob[1:1 + NONCE_BYTES], blob[1 + NONCE_BYTES:]
+        aead = self._aeads.get(kid)
+        if aead is None:
+            raise DecryptError(f"sealed with root secret id {kid!r}, which is not configured")
+        nonce, sealed = body[:NONCE_BYTES], body[NONCE_BYTES:]
         try:
-            return self._aead.decrypt(bytes(nonce), bytes(sealed), aad)
+            return aead.decrypt(bytes(nonce), bytes(sealed), aad)
         except InvalidTag:
             raise DecryptError("authentication failed") from None
 

@@ -24,12 +24,19 @@ log = logging.getLogger(__name__)
 class LocalRegistry:
     kind = "local"
 
-    def __init__(self, database, cipher: FieldCipher, hash_key: bytes, *,
+    def __init__(self, database, cipher: FieldCipher, hash_key, *,
                  clock: Callable[[], float] = time.time):
+        """``hash_key``: the row key's HMAC key, or a callable giving it (read on first use)."""
         self._db = database
         self._cipher = cipher
-        self._hash_key = hash_key
+        self._hash_key_source = hash_key
         self._clock = clock
+
+    @property
+    def _hash_key(self) -> bytes:
+        if callable(self._hash_key_source):
+            self._hash_key_source = self._hash_key_source()
+        return self._hash_key_source
 
     def key_for(self, id_number: str) -> str:
         """The row key; validates the number first so junk never becomes a key."""

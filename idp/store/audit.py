@@ -16,7 +16,7 @@ from typing import Iterator
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from .models import AuditEvent
+from .models import AuditAnchor, AuditEvent
 
 GENESIS = "0" * 64
 OUTCOMES = ("success", "failure", "info")
@@ -70,12 +70,14 @@ def append_event(session: Session, *, event: str, outcome: str, client_id: str |
 def verify_chain(session: Session, *, batch: int = 1000) -> int | None:
     """Return the id of the first event whose hash or link is wrong, or None if intact.
 
-    A deleted row shows up at the row after it; a deleted last row cannot be detected
-    from the table alone (compare with an exported head hash for that).
+    A deleted row shows up at the row after it; deleted newest rows cannot be detected
+    from the table alone: ``idp/audittrail`` checks the trail against signed checkpoints.
     """
-    prev = GENESIS
+    anchor = session.get(AuditAnchor, 1)
+    prev, after = (anchor.hash, anchor.event_id) if anchor else (GENESIS, 0)
     rows = session.execute(
-        select(AuditEvent).order_by(AuditEvent.id).execution_options(yield_per=batch)
+        select(AuditEvent).where(AuditEvent.id > after).order_by(AuditEvent.id)
+        .execution_options(yield_per=batch)
     ).scalars()
     for row in rows:
         fields = {name: getattr(row, name) for name in _FIELDS}

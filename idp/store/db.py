@@ -12,6 +12,7 @@ import threading
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from sqlalchemy import create_engine, event, exc, pool, text
 from sqlalchemy.engine import Engine, make_url
@@ -30,14 +31,31 @@ _upgrade_lock = threading.Lock()
 # SQLite errors that mean "cannot reach/lock the file", as opposed to a bug in our SQL.
 _SQLITE_UNAVAILABLE = ("database is locked", "unable to open", "disk i/o error",
                        "database or disk is full", "readonly database", "busy")
+# PostgreSQL states that mean "this server does not take writes now", not a bug: a
+# standby, or a primary demoted by a failover manager, answers writes with 25006.
+_PG_UNAVAILABLE = {"25006"}
 
 
 def normalize_url(url: str) -> str:
-    """Point bare PostgreSQL URLs at psycopg 3 (SQLAlchemy would pick psycopg2)."""
+    """Point bare PostgreSQL URLs at psycopg 3 (SQLAlchemy would pick psycopg2), and take
+    libpq's multi-host form ``postgresql://h1:5432,h2:5432/idp?target_session_attrs=read-write``.
+
+    libpq tries the hosts in order and, with ``target_session_attrs=read-write``, keeps
+    only the one that accepts writes: after a standby is promoted, every new connection
+    finds the new primary.  SQLAlchemy cannot parse a comma in the authority, so the hosts
+    move to its own multi-host form (``?host=h1:5432&host=h2:5432``), which it hands back
+    to libpq unchanged.
+    """
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
-    return url
+            url = "postgresql+psycopg://" + url[len(prefix):]
+    parts = urlsplit(url)
+    if not parts.scheme.startswith("postgresql") or "," not in parts.netloc:
+        return url
+    userinfo, at, hosts = parts.netloc.rpartition("@")
+    query = [("host", host if ":" in host else host + ":5432") for host in hosts.split(",")]
+    query += parse_qsl(parts.query, keep_blank_values=True)
+    return f"{parts.scheme}://{userinfo}{at}{parts.path}?{urlencode(query)}"
 
 
 def is_unavailable(error: BaseException) -> bool:
@@ -45,6 +63,8 @@ def is_unavailable(error: BaseException) -> bool:
     if isinstance(error, (exc.InterfaceError, exc.DisconnectionError, exc.TimeoutError)):
         return True
     if isinstance(error, exc.DBAPIError) and error.connection_invalidated:
+        return True
+    if getattr(getattr(error, "orig", None), "sqlstate", None) in _PG_UNAVAILABLE:
         return True
     if isinstance(error, exc.OperationalError):
         if isinstance(error.orig, sqlite3.Error):
@@ -129,6 +149,19 @@ class Database:
             if is_unavailable(error):
                 raise DatabaseUnavailable() from error
             raise
+
+    def libpq_conninfo(self) -> str:
+        """This PostgreSQL URL as a libpq URI, for code that talks psycopg directly; a
+        multi-host URL keeps every host (libpq's ``h1:5432,h2:5432`` form) and its options."""
+        url = self.url.set(drivername="postgresql")
+        hosts = url.query.get("host")
+        if hosts is None:
+            return url.render_as_string(hide_password=False)
+        hosts = ",".join((hosts,) if isinstance(hosts, str) else hosts)
+        rendered = url.difference_update_query(["host"]).render_as_string(hide_password=False)
+        scheme, _, rest = rendered.partition("://")
+        userinfo, _, path = rest.partition("/")  # userinfo is "" or "user[:password]@"
+        return f"{scheme}://{userinfo}{hosts}/{path}"
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -109,6 +109,45 @@ class AuditEvent(Base):
     hash: Mapped[str] = mapped_column(String(64))
 
 
+class AuditCheckpoint(Base):
+    """A signed head of the audit chain (see ``idp/audittrail/checkpoints.py``)."""
+
+    __tablename__ = "audit_checkpoints"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    event_id: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))
+    count: Mapped[int] = mapped_column(Integer)  # events in the chain up to event_id, archived ones too
+    ts: Mapped[float] = mapped_column(Double)
+    jws: Mapped[str] = mapped_column(Text)
+    sent_at: Mapped[float | None] = mapped_column(Double)  # handed to the syslog/http sink
+
+
+class AuditAnchor(Base):
+    """Where the chain in the table starts once older events are archived: a checkpoint."""
+
+    __tablename__ = "audit_anchor"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)  # always 1
+    event_id: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))
+    count: Mapped[int] = mapped_column(Integer)
+    checkpoint_jws: Mapped[str] = mapped_column(Text)
+    archived_at: Mapped[float] = mapped_column(Double)
+
+
+class DataKey(Base):
+    """A key that must outlive root-secret rotation (subject and row-key HMACs), stored
+    wrapped (sealed) under the current root secret; see ``idp/rootkeys.py``."""
+
+    __tablename__ = "data_keys"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    wrapped: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[float] = mapped_column(Double, default=time.time)
+    updated_at: Mapped[float] = mapped_column(Double, default=time.time)
+
+
 class SigningKey(Base):
     """Key metadata shared by every node; the key material lives in ``keys/``."""
 

@@ -20,7 +20,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from ..errors import StoreUnavailable
-from .db import Database
+from .db import Database, is_unavailable
 from .ephemeral import DEFAULT_PREFIX, check_ttl
 from .models import Ephemeral
 
@@ -64,9 +64,10 @@ class SqlStore:
                 if write and next(self._writes) % self._purge_every == 0:
                     conn.execute(delete(_t).where(_c.expires_at <= self.clock()))
                 return row
-        except (exc.OperationalError, exc.InterfaceError, exc.TimeoutError,
-                exc.DisconnectionError) as error:
-            raise StoreUnavailable() from error
+        except exc.SQLAlchemyError as error:
+            if is_unavailable(error):
+                raise StoreUnavailable() from error
+            raise
 
     def _upsert(self, key: str, value: str, ttl: int):
         now = self.clock()
@@ -137,6 +138,7 @@ class SqlStore:
         try:
             with self._engine.connect() as conn:
                 return conn.execute(delete(_t).where(_c.expires_at <= self.clock())).rowcount
-        except (exc.OperationalError, exc.InterfaceError, exc.TimeoutError,
-                exc.DisconnectionError) as error:
-            raise StoreUnavailable() from error
+        except exc.SQLAlchemyError as error:
+            if is_unavailable(error):
+                raise StoreUnavailable() from error
+            raise

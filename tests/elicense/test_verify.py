@@ -22,7 +22,7 @@ def test_good_response(world, kind, alg):
     assert identity.alg == alg and identity.amr == ["swk"]
     assert int(identity.serial, 16) == licence.cert.serial_number and len(identity.serial) % 2 == 0
     assert identity.claims() == {"entity_type": "legal_person", "uscc": USCC, "org_name": "测试有限公司",
-                                 "legal_representative": "张三"}
+                                 "name": "测试有限公司", "legal_representative": "张三"}
 
 
 def test_agent_and_hardware_claims(world):

@@ -77,6 +77,19 @@ CLAIMS_BAD = [
     ("[1, 2]", "claims parameter must be a JSON object"),
     ('{"id_token": 5}', "claims.id_token must be a JSON object"),
     ('{"userinfo": {"name": 1}}', "claims.userinfo.name must be null or an object"),
+    # OIDC Core 5.5.1: essential is a boolean, value a string, values an array (of strings:
+    # every claim this OP releases is a string)
+    ('{"id_token": {"acr": {"essential": true, "values": 5}}}',
+     "claims.id_token.acr.values must be an array of strings"),
+    ('{"id_token": {"acr": {"essential": true, "values": [5]}}}',
+     "claims.id_token.acr.values must be an array of strings"),
+    ('{"id_token": {"acr": {"essential": "yes", "values": ["urn:idp:acr:person:face"]}}}',
+     "claims.id_token.acr.essential must be a boolean"),
+    ('{"id_token": {"acr": {"essential": true, "value": ["urn:idp:acr:person:face"]}}}',
+     "claims.id_token.acr.value must be a string"),
+    ('{"userinfo": {"name": {"essential": 1}}}', "claims.userinfo.name.essential must be a boolean"),
+    ('{"id_token": {"acr": {"value": NaN}}}', "NaN is not a JSON value (RFC 8259)"),
+    ("[" * 1000 + "]" * 1000, "claims parameter is nested deeper than 8 levels"),
 ]
 
 

@@ -7,7 +7,7 @@ import io
 
 from idp.binding import COOKIE
 from idp.oidc.sessions import COOKIE as SESSION_COOKIE
-from tests.oidc.rp import RP, csrf_from
+from tests.oidc.rp import RP
 
 from .conftest import Browser, frame
 

@@ -42,13 +42,14 @@ def wait_until(predicate, timeout: float, interval: float = 0.05, what: str = "c
 class RedisServer:
     """A private redis-server (no persistence) that a test may stop and start again."""
 
-    def __init__(self, workdir: Path):
+    def __init__(self, workdir: Path, *extra: str):
         self.binary = shutil.which("redis-server")
         if not self.binary:
             pytest.skip("redis-server is not installed")
         self.dir = workdir
         self.dir.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
+        self.extra = list(extra)  # e.g. "--replicaof", host, port
         self.proc = None
 
     @property
@@ -59,7 +60,7 @@ class RedisServer:
         log = open(self.dir / "redis.log", "ab")
         self.proc = subprocess.Popen(
             [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.dir)], stdout=log, stderr=log)
+             "--appendonly", "no", "--dir", str(self.dir), *self.extra], stdout=log, stderr=log)
         wait_until(self._answers, 10, what="redis-server")
 
     def _answers(self) -> bool:

@@ -21,8 +21,9 @@ def test_idp_serve_runs_gunicorn_and_stops_gracefully(tmp_path):
                           capture_output=True, text=True, timeout=60)
     assert init.returncode == 0, init.stderr
     log = open(tmp_path / "serve.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "idp.cli", "serve", "--port", str(port),
-                             "--workers", "2", "--threads", "2", "--graceful-timeout", "5"],
+    proc = subprocess.Popen([sys.executable, "-m", "idp.cli", "serve", "--server", "gunicorn",
+                             "--port", str(port), "--workers", "2", "--threads", "2",
+                             "--graceful-timeout", "5"],
                             env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
                             start_new_session=True)
     base = f"http://127.0.0.1:{port}"

@@ -101,6 +101,18 @@ def registry():
     return render("registry.html", registry=svc().registry_status(actor()))
 
 
+def _checkpoint_age() -> dict | None:
+    """The last signed checkpoint and how old it is (issue 15), for the audit page."""
+    from flask import current_app
+    head = current_app.extensions["idp"].services["checkpoints"].latest()
+    if head is None:
+        return None
+    age = max(0, int(datetime.now(timezone.utc).timestamp() - head.ts))
+    unit, n = (("age_s", age) if age < 120 else ("age_min", age // 60) if age < 7200
+               else ("age_h", age // 3600))
+    return {"seq": head.seq, "event": head.event_id, "age": at(unit).format(n=n)}
+
+
 @bp.get("/audit")
 def audit():
     args = request.args
@@ -119,5 +131,6 @@ def audit():
     kept = {k: v for k, v in filters.items() if v}
     kept["lang"] = g.get("locale", "zh-CN")
     return render("audit.html", events=events, filters=filters, paged=before is not None,
+                  checkpoint=_checkpoint_age(),
                   first_query=urlencode(kept),
                   next_query=urlencode({**kept, "before": next_before}) if next_before else None)

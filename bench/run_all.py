@@ -34,6 +34,8 @@ def _script(name: str, script: str, quick: bool) -> dict:
     args = [sys.executable, str(path)]
     if quick and name == "liveness":
         args += ["--runs", "60", "--clip-runs", "5"]
+    if quick and name == "person":
+        args += ["--logins", "30", "--decisions", "10", "--configs", "sync:2x1"]
     started = time.monotonic()
     done = subprocess.run(args, cwd=HERE.parent, capture_output=True, text=True, timeout=1800,
                           env={**os.environ, "PYTHONPATH": str(HERE.parent)})

@@ -61,7 +61,11 @@ class Settings:
     max_body_bytes: int = 1024 * 1024
     max_upload_bytes: int = 12 * 1024 * 1024
     # login protection
-    attempt_limit: int = 5
+    attempt_limit: int = 5  # face-check starts per (ID number, client IP) per window
+    attempt_limit_id: int = 0  # per ID number from any IP (0: 4 x attempt_limit)
+    attempt_limit_ip: int = 0  # per client IP for any ID number (0: 6 x attempt_limit)
+    api_anon_limit: int = 100  # API sessions without id_number per client and per IP per window
+    clip_max_bytes: int = 8 * 1024 * 1024  # a face clip (video, or all frames together)
     attempt_window: int = 900
     lockout_seconds: int = 900
     # liveness / face match
@@ -152,6 +156,7 @@ def _validate(s: Settings) -> None:
     for name in ("code_ttl", "access_token_ttl", "id_token_ttl", "refresh_token_ttl",
                  "session_ttl", "login_ttl", "liveness_session_ttl", "challenge_ttl",
                  "max_body_bytes", "max_upload_bytes", "attempt_limit", "admin_session_ttl", "attempt_window",
+                 "api_anon_limit", "clip_max_bytes",
                  "lockout_seconds", "liveness_threads"):
         if getattr(s, name) <= 0:
             raise ConfigError(f"setting {name} (IDP_{name.upper()}) must be positive")
@@ -159,13 +164,17 @@ def _validate(s: Settings) -> None:
         if getattr(s, name) <= 0:
             raise ConfigError(f"setting {name} (IDP_{name.upper()}) must be positive")
     for name in ("key_publish_delay", "key_retire_grace", "id_number_mask_keep",
-                 "rate_limit_token", "rate_limit_login", "rate_limit_api"):
+                 "rate_limit_token", "rate_limit_login", "rate_limit_api",
+                 "attempt_limit_id", "attempt_limit_ip"):
         if getattr(s, name) < 0:
             raise ConfigError(f"setting {name} (IDP_{name.upper()}) must be zero or more")
     if s.registry not in {"local", "http"}:
         raise ConfigError("IDP_REGISTRY must be local or http")
     if s.registry == "http" and urlsplit(s.registry_url).scheme not in {"http", "https"}:
         raise ConfigError("IDP_REGISTRY=http needs IDP_REGISTRY_URL, an http(s) URL")
+    if s.clip_max_bytes * 4 // 3 + 65536 > s.max_upload_bytes:
+        raise ConfigError("IDP_MAX_UPLOAD_BYTES must hold a face clip sent as base64 JSON: at "
+                          "least 4/3 of IDP_CLIP_MAX_BYTES plus 64 KiB")
     if s.liveness_mode not in {"auto", "active"}:
         raise ConfigError("IDP_LIVENESS_MODE must be auto or active")
     if s.liveness_actions and not 2 <= s.liveness_actions <= 5:

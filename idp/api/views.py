@@ -5,7 +5,8 @@ from flask import Blueprint, current_app, jsonify, request
 
 from ..errors import NotFound, UnsupportedMediaType
 from ..jsonbody import json_body
-from ..person.frames import keep_uploads_in_memory, read_frames
+from ..person.clipupload import read_clip
+from ..person.frames import keep_uploads_in_memory
 from . import liveness
 from .auth import require_token
 from .openapi import document
@@ -35,7 +36,8 @@ def create_session():
     if request.mimetype != "application/json":
         raise UnsupportedMediaType("send a JSON object {id_number?, name?, mode}")
     body = json_body()
-    challenge = liveness.create(_services()["person"], caller.client_id, body)
+    challenge = liveness.create(_services()["person"], caller.client_id, body,
+                                request.remote_addr)
     response = jsonify(challenge.to_dict())
     response.status_code = 201
     response.headers["Location"] = f"/api/v1/liveness/sessions/{challenge.session}"
@@ -45,9 +47,10 @@ def create_session():
 @bp.post("/liveness/sessions/<session_id>/frames")
 def frames(session_id):
     caller = require_token()
-    fields, images = read_frames(_services()["person_frame_limits"], fields=("nonce",))
-    result = liveness.submit(_services()["person"], caller.client_id, session_id,
-                             fields["nonce"], images)
+    service = _services()["person"]
+    fields, upload = read_clip(service.limits, fields=("nonce",))
+    result = liveness.submit(service, caller.client_id, session_id, fields["nonce"], upload,
+                             request.remote_addr)
     return jsonify(result)
 
 

@@ -17,7 +17,7 @@ from ..login import LoginMethod, register_method
 from ..sealing import Sealer
 from ..rootsecrets import secret_ring
 from .engine import FaceEngine
-from .frames import FrameLimits
+from .clipupload import UploadLimits
 from .limiter import AttemptLimiter
 from .seen import StoreSeenFrames
 from .service import PersonService
@@ -51,12 +51,14 @@ def init_app(app) -> None:
     sessions = LivenessSessions(state.store, Sealer(secret_ring(settings), "liveness-session"),
                                 settings.liveness_session_ttl)
     limiter = AttemptLimiter(state.store, settings.secret_key, limit=settings.attempt_limit,
-                             window=settings.attempt_window, lockout=settings.lockout_seconds)
+                             window=settings.attempt_window, lockout=settings.lockout_seconds,
+                             id_limit=settings.attempt_limit_id or None,
+                             ip_limit=settings.attempt_limit_ip or None)
     state.services["person"] = PersonService(
         provider=state.provider, registry=registry, engine=engine, sessions=sessions,
         limiter=limiter, seen=StoreSeenFrames(state.store),
-        action_count=settings.liveness_actions or None)
-    state.services["person_frame_limits"] = FrameLimits()
+        action_count=settings.liveness_actions or None,
+        limits=UploadLimits(max_bytes=settings.clip_max_bytes))
     app.jinja_env.globals["pt"] = pt
     app.config.setdefault("UPLOAD_ENDPOINTS", set()).add("person.frames")
     from .views import bp

@@ -68,12 +68,28 @@ class FaceEngine:
         return True
 
     # -- what the OP calls ----------------------------------------------------------------
-    def check_session(self, frames, *, actions=None, reference: bytes | None = None,
-                      seen=None, session_id=None):
-        """Run a capture session; ``reference`` is a stored template (bytes) or None."""
+    def decode(self, upload, limits):
+        """The ``liveness.Clip`` of an upload (``clipupload.ClipUpload``) within ``limits``
+        (``clipupload.UploadLimits``); ``InvalidClip`` with the decoder's reason when it breaks
+        a limit or does not decode."""
+        from liveness.clip import ClipError, ClipLimits, decode_burst, decode_video
+        from .clipupload import InvalidClip
+        _ = self.pipeline  # no engine, no decoding: 503 before any work
+        clip_limits = ClipLimits(max_bytes=limits.max_bytes, min_duration_ms=limits.min_duration_ms,
+                                 max_duration_ms=limits.max_duration_ms)
+        try:
+            if upload.kind == "video":
+                return decode_video(upload.video, clip_limits)
+            return decode_burst(upload.frames, clip_limits)
+        except ClipError as exc:
+            raise InvalidClip(exc.reason, f"the clip was refused: {exc.detail or exc.reason}") from None
+
+    def check_clip(self, clip, *, actions, reference: bytes | None = None, seen=None,
+                   session_id=None):
+        """Judge one clip; ``reference`` is a stored template (bytes) or None."""
         ref = None if reference is None else self.template_array(reference)
-        return self.pipeline.check_session(frames, actions=actions or None, reference=ref,
-                                           seen=seen, session_id=session_id)
+        return self.pipeline.check_clip(clip, list(actions), reference=ref, seen=seen,
+                                        session_id=session_id)
 
     def make_template(self, image: bytes) -> bytes:
         """Registry template bytes (float32[128] little-endian) from a reference photo."""
@@ -84,6 +100,12 @@ class FaceEngine:
     def template_array(template: bytes):
         import numpy as np
         return np.frombuffer(template, "<f4").astype(np.float32)
+
+    @staticmethod
+    def guided_actions() -> list[str]:
+        """The fixed movement of a passive (``face``) check, the same for everyone."""
+        from liveness import GUIDED_ACTIONS
+        return list(GUIDED_ACTIONS)
 
     @staticmethod
     def random_actions(n=None) -> list[str]:

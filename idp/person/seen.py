@@ -1,43 +1,31 @@
-"""``liveness.SeenFrames`` for the OP.
+"""``liveness.SeenFrames`` for the OP: the replay index lives in the short-lived store.
 
-Exact replays are a security decision: ``add_if_absent`` (the sha256 of every frame) goes to
-the short-lived store shared by every process and node (Redis ``SET NX EX`` or its SQL
-twin), so a frame submitted anywhere is refused everywhere.  Keys hold hashes, never image
-bytes.
+Replays are a security decision (issue 16, item 4): a frame or clip perceptually close to one
+seen in an earlier session, on any node, is refused.  So both halves of the index go to the
+store shared by every process and node (Redis or its SQL twin):
 
-Near duplicates (the perceptual-hash index behind ``get``/``put``) are only *reported* (in
-the audit trail), never a reason to refuse; their index costs a dozen reads and writes per
-session, which through the shared store would cost more than the face models themselves.
-They are therefore kept in a bounded per-process memory index: a near duplicate submitted
-through another process goes unreported, nothing more.
+- ``add_if_absent``: exact hashes (Redis ``SET NX EX``): of two concurrent uploads of the same
+  bytes exactly one wins;
+- ``get``/``put``: the perceptual-hash buckets the engine keeps (a few keys per clip: it hashes
+  key frames, not every frame).
+
+Keys and values hold hashes and session ids, never image bytes.
 """
 from __future__ import annotations
-
-import threading
 
 
 class StoreSeenFrames:
     PREFIX = "seen:"
 
-    def __init__(self, store, *, near_duplicates=None):
+    def __init__(self, store):
         self.store = store
-        self._near = near_duplicates
-        self._lock = threading.Lock()
-
-    @property
-    def _local(self):
-        if self._near is None:
-            with self._lock:
-                if self._near is None:  # lazily: liveness imports OpenCV
-                    from liveness.replay import MemorySeenFrames
-                    self._near = MemorySeenFrames(max_entries=50_000)
-        return self._near
 
     def add_if_absent(self, key: str, ttl: int) -> bool:
         return self.store.add(self.PREFIX + key, "1", ttl)
 
     def get(self, key: str) -> str | None:
-        return self._local.get(key)
+        value = self.store.get(self.PREFIX + key)
+        return None if value is None else str(value)
 
     def put(self, key: str, value: str, ttl: int) -> None:
-        self._local.put(key, value, ttl)
+        self.store.put(self.PREFIX + key, value, ttl)

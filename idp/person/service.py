@@ -1,22 +1,27 @@
 """The face-login service shared by the login page and the mini-program API.
 
 It validates who the user says they are, looks them up in the population registry, opens
-liveness sessions, judges their frames, applies the attempt limits and audits every
-attempt with the ID number masked.  The web layers (``person.views``, ``api``) only read
+liveness sessions with their capture plan, bounds and judges their clips, applies the
+attempt limits and audits every attempt with the ID number masked.  The web layers (``person.views``, ``api``) only read
 requests and render answers.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..errors import InvalidRequest
 from ..idnumber import IdNumber, mask_id_number, parse_id_number
 from ..registry.base import clean_name
+from . import guidance
+from .clipupload import ClipUpload, InvalidClip, UploadLimits
 from .limiter import AttemptLimiter
 from .sessions import Challenge, LivenessSessions, PendingSession
 from .verify import Verdict, encode_template, judge, names_match
 
 MODES = ("passive", "active")
+# A genuine capture starts after the challenge is answered and ends before its upload, so
+# its duration fits in between; the slack absorbs the clock difference of two nodes.
+TIMING_SLACK_MS = 250
 
 
 class InvalidName(InvalidRequest):
@@ -35,6 +40,7 @@ class PersonService:
     limiter: AttemptLimiter
     seen: object
     action_count: int | None = None  # None: 2 or 3 at random
+    limits: UploadLimits = field(default_factory=UploadLimits)
 
     # -- who -------------------------------------------------------------------------------
     @staticmethod
@@ -69,29 +75,40 @@ class PersonService:
 
     # -- sessions --------------------------------------------------------------------------
     def actions_for(self, mode: str) -> list[str]:
-        return self.engine.random_actions(self.action_count) if mode == "active" else []
+        """``face``: the guided movement, the same for everyone; ``face-active``: random
+        actions in random order."""
+        if mode == "active":
+            return self.engine.random_actions(self.action_count)
+        return self.engine.guided_actions()
 
     def open_session(self, *, binding: str, mode: str, person: dict | None,
                      track_state: bool = False) -> Challenge:
-        return self.sessions.open(binding=binding, mode=mode, actions=self.actions_for(mode),
-                                  person=person, track_state=track_state)
+        actions = self.actions_for(mode)
+        return self.sessions.open(binding=binding, mode=mode, actions=actions, person=person,
+                                  track_state=track_state,
+                                  capture=guidance.plan(actions, self.limits))
 
-    def judge(self, pending: PendingSession, frames: list[bytes]) -> Verdict:
-        return judge(self.engine, self.seen, frames, actions=pending.actions,
+    def evaluate(self, pending: PendingSession, upload: ClipUpload) -> Verdict:
+        """Bound the clip in time, decode it within the limits, judge it."""
+        self._check_timing(pending, upload.duration_ms)  # a burst's span, before decoding
+        clip = self.engine.decode(upload, self.limits)
+        self._check_timing(pending, clip.duration_ms)
+        return judge(self.engine, self.seen, clip, actions=pending.actions,
                      person=pending.person, session_id=pending.id)
 
-    # -- limits and audit ---------------------------------------------------------------
-    def limit_keys(self, id_number: str | None, ip: str | None, *, by_ip: bool = True) -> list[str]:
-        keys = [self.limiter.id_key(id_number)] if id_number else []
-        if by_ip:
-            keys.append(self.limiter.ip_key(ip))
-        return keys
+    @staticmethod
+    def _check_timing(pending: PendingSession, duration_ms: float | None) -> None:
+        if duration_ms is not None and duration_ms > pending.elapsed_ms + TIMING_SLACK_MS:
+            raise InvalidClip("clip_outside_session",
+                              f"the clip lasts {duration_ms:.0f} ms but its session started "
+                              f"{max(pending.elapsed_ms, 0):.0f} ms before the upload: it was not "
+                              "captured for this session")
 
-    def record(self, verdict: Verdict, keys: list[str]) -> None:
+    # -- limits and audit ---------------------------------------------------------------
+    def record(self, verdict: Verdict, keys) -> None:
+        """Attempts were counted when the session started; a success forgets this person's."""
         if verdict.ok:
             self.limiter.success(keys)
-        elif verdict.counts_as_failure:
-            self.limiter.failure(keys)
 
     def audit(self, event: str, outcome: str, *, client_id, person: dict | None, reason=None,
               details: dict | None = None) -> None:

@@ -1,4 +1,4 @@
-"""Routes of the person login method (DESIGN section 6): the page, start, frames.
+"""Routes of the person login method (DESIGN section 6): the page, start, the clip.
 
 Views only read the request and render: the work is in ``login.py`` and ``service.py``.
 """
@@ -12,7 +12,9 @@ from ..errors import IdpError, PayloadTooLarge, UnsupportedMediaType
 from ..jsonbody import json_body
 from ..web import render_error, require_csrf
 from . import login
-from .frames import keep_uploads_in_memory, read_frames
+from .clipupload import read_clip
+from .frames import keep_uploads_in_memory
+from .strings import script_text
 
 bp = Blueprint("person", __name__)
 TRUE = {"1", "true", "on", "yes"}
@@ -66,7 +68,7 @@ def page(txn_id):
     state = _state()
     client = state.provider.clients.get(txn.client_id)
     return render_template("person/login.html", txn=txn, client=client,
-                           enterprise="enterprise" in state.login_methods)
+                           enterprise="enterprise" in state.login_methods, text=script_text())
 
 
 @bp.post("/login/<txn_id>/person")
@@ -86,9 +88,10 @@ def start(txn_id):
 @bp.post("/login/<txn_id>/person/frames")
 def frames(txn_id):
     txn = _transaction(txn_id)
-    fields, images = read_frames(_state().services["person_frame_limits"])
-    outcome = login.finish(_service(), txn, session_id=fields["session"], nonce=fields["nonce"],
-                           frames=images, ip=request.remote_addr)
+    service = _service()
+    fields, upload = read_clip(service.limits)
+    outcome = login.finish(service, txn, session_id=fields["session"], nonce=fields["nonce"],
+                           upload=upload, ip=request.remote_addr)
     response = jsonify(outcome)
     response.status_code = 200 if outcome["ok"] else 403
     response.headers["Cache-Control"] = "no-store"

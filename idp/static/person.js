@@ -1,76 +1,35 @@
-/* Person face login: form -> challenge -> camera -> frames -> redirect (DESIGN section 6).
+/* Person face login: form -> challenge -> camera -> one continuous clip -> redirect
+ * (DESIGN section 6).
  *
- * No inline scripts (CSP script-src 'self').  Frames are taken from the video element with
- * canvas.drawImage, so they are the camera's own, NOT mirrored (the preview is mirrored by
- * CSS only): the server's "turn_left" is the user's own left.  They are JPEG blobs kept in
- * memory and sent once; nothing is stored in the browser.
+ * No inline scripts (CSP script-src 'self'); the messages come from the server's translation
+ * tables as a JSON block (#person-text).  The clip is a timestamped JPEG burst: while the
+ * user follows the guidance, every new camera frame (at most capture.frame_rate a second) is
+ * copied into a canvas, its capture time performance.now() at the copy; the copies are
+ * JPEG-encoded when the recording ends.  Frames are
+ * the camera's own, NOT mirrored (the preview is mirrored by CSS only): the server's
+ * "turn_left" is the user's own left.  They are kept in memory and sent once as multipart
+ * `frames` + `times`; nothing is stored in the browser.
  * document.body.dataset.personState tracks the step (form, camera, capturing, sending,
- * failed, done) for people who automate or test the page.
+ * failed, done) and dataset.personAction the action being guided, for people who automate
+ * or test the page.
  */
 (function () {
   "use strict";
 
-  var MAX_SIDE = 640;          // frames are scaled down to this longest side
-  var SETTLE_MS = 1200;        // camera warm-up before the first frame
-  var PASSIVE_FRAMES = 3;
-  var PASSIVE_GAP_MS = 300;
-  var ACTION_MS = 1800;        // time given for each action
-  var ACTION_SHOTS = [900, 1300, 1700];  // when, inside that time, frames are taken
-
-  var TEXT = {
-    "zh-CN": {
-      turn_left: "请向左转头", turn_right: "请向右转头", look_up: "请慢慢抬头",
-      look_down: "请慢慢低头", move_closer: "请靠近摄像头", hold: "请正对摄像头，保持不动",
-      sending: "正在核验，请稍候…", done: "核验通过，正在跳转…",
-      need_fields: "请填写姓名和身份证号码。", need_consent: "请先阅读并同意人脸信息处理说明。",
-      login_failed: "核验未通过。请确认姓名、身份证号码正确，并由本人进行核验。",
-      challenge_failed: "没有看到要求的动作，请按提示完成动作后重试。",
-      no_face: "没有检测到人脸，请正对摄像头。", multiple_faces: "画面中有多张人脸，请确保只有您本人。",
-      face_too_small: "人脸太小，请靠近一些。", too_dark: "光线太暗，请到明亮处重试。",
-      overexposed: "光线太强，请避开强光。", blurred: "画面模糊，请保持稳定。",
-      bad_pose: "请正对摄像头。", bad_image: "图像无法识别，请重试。",
-      too_many_requests: "尝试次数过多，请稍后再试。",
-      temporarily_unavailable: "服务暂时不可用，请稍后再试。",
-      invalid_session: "核验已过期，请重试。", login_expired: "登录已过期，请返回原网站重新登录。",
-      camera: "无法打开摄像头。请允许浏览器使用摄像头，或改用其他登录方式。",
-      generic: "出错了，请重试。", frame: "已采集 {n} 张"
-    },
-    en: {
-      turn_left: "Turn your head to your left", turn_right: "Turn your head to your right",
-      look_up: "Slowly look up", look_down: "Slowly look down",
-      move_closer: "Move closer to the camera", hold: "Look straight at the camera and hold still",
-      sending: "Checking, please wait…", done: "Verified, redirecting…",
-      need_fields: "Enter your name and ID number.",
-      need_consent: "Please read the notice and give your consent first.",
-      login_failed: "Verification failed. Check your name and ID number, and make sure you are the person being verified.",
-      challenge_failed: "The requested movements were not seen. Follow the prompts and try again.",
-      no_face: "No face was found. Look straight at the camera.",
-      multiple_faces: "More than one face is in view. Make sure only you are visible.",
-      face_too_small: "Your face is too small. Move closer.", too_dark: "It is too dark. Find more light.",
-      overexposed: "The light is too strong.", blurred: "The picture is blurred. Hold still.",
-      bad_pose: "Look straight at the camera.", bad_image: "The picture could not be read. Try again.",
-      too_many_requests: "Too many attempts. Please try again later.",
-      temporarily_unavailable: "The service is temporarily unavailable. Please try again later.",
-      invalid_session: "The check expired. Please try again.",
-      login_expired: "This login has expired. Go back to the service and start again.",
-      camera: "The camera could not be opened. Allow camera access, or choose another way to log in.",
-      generic: "Something went wrong. Please try again.", frame: "{n} taken"
-    }
-  };
+  var SETTLE_MS = 600;         // camera warm-up before recording starts
+  var QUALITY = 0.85;
+  var ARROWS = {turn_left: "\u2190", turn_right: "\u2192", turn_either: "\u2194",
+                look_up: "\u2191", look_down: "\u2193", nod: "\u2195", move_closer: "\u2922"};
 
   var form = document.getElementById("person-form");
   if (!form) { return; }
-  var lang = document.documentElement.lang === "en" ? "en" : "zh-CN";
+  var TEXT = JSON.parse(document.getElementById("person-text").textContent);
   var csrf = document.querySelector('meta[name="csrf-token"]').getAttribute("content");
   var el = function (id) { return document.getElementById(id); };
   var video = el("camera-video"), canvas = el("camera-canvas");
-  var challenge = null, stream = null, who = null;
+  var challenge = null, stream = null, who = null, busy = false;
 
-  function say(key, vars) {
-    var text = TEXT[lang][key] || TEXT[lang].generic;
-    Object.keys(vars || {}).forEach(function (k) { text = text.replace("{" + k + "}", vars[k]); });
-    return text;
-  }
+  function say(key) { return TEXT[key] || TEXT.generic; }
   function state(name) { document.body.dataset.personState = name; }
   function show(node, text) { node.textContent = text; node.hidden = !text; }
   function sleep(ms) { return new Promise(function (r) { setTimeout(r, ms); }); }
@@ -88,7 +47,10 @@
 
   function errorKey(answer) {
     var d = answer.data || {};
-    return d.reason || d.error || "generic";
+    if (d.reason === "try_again") { return d.hint || "try_again"; }
+    if (d.reason === "login_failed") { return "login_failed"; }
+    if (d.error === "invalid_request" && d.reason) { return "capture_again"; }
+    return d.error || "generic";
   }
 
   // -- step 1: who -------------------------------------------------------------------------
@@ -102,11 +64,13 @@
 
   form.addEventListener("submit", function (event) {
     event.preventDefault();
+    if (busy) { return; }
     var name = el("person-name").value.trim(), number = el("person-id-number").value.trim();
     if (!name || !number) { show(el("person-form-error"), say("need_fields")); return; }
     if (!el("person-consent").checked) { show(el("person-form-error"), say("need_consent")); return; }
     show(el("person-form-error"), "");
     who = {name: name, id_number: number, consent: true};
+    busy = true;
     el("person-continue").disabled = true;
     begin().then(function () {
       el("person-form-step").hidden = true;
@@ -116,17 +80,18 @@
       var d = (answer && answer.data) || {};
       show(el("person-form-error"), d.error_description || say(errorKey(answer || {})));
       state("form");
-    }).then(function () { el("person-continue").disabled = false; });
+    }).then(function () { busy = false; el("person-continue").disabled = false; });
   });
 
-  // -- step 2: camera and capture --------------------------------------------------------
+  // -- step 2: camera ----------------------------------------------------------------------
   function openCamera() {
     if (stream) { return Promise.resolve(stream); }
     if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
       return Promise.reject(new Error("camera"));
     }
     return navigator.mediaDevices.getUserMedia({
-      video: {facingMode: "user", width: {ideal: 640}, height: {ideal: 480}}, audio: false
+      video: {facingMode: "user", width: {ideal: 640}, height: {ideal: 480},
+              frameRate: {ideal: 30}}, audio: false
     }).then(function (s) {
       stream = s;
       video.srcObject = s;
@@ -143,74 +108,164 @@
     video.srcObject = null;
   }
 
-  function grab() {
-    var w = video.videoWidth, h = video.videoHeight;
-    var k = Math.min(1, MAX_SIDE / Math.max(w, h));
-    canvas.width = Math.round(w * k);
-    canvas.height = Math.round(h * k);
-    canvas.getContext("2d").drawImage(video, 0, 0, canvas.width, canvas.height);
-    return new Promise(function (resolve, reject) {
-      canvas.toBlob(function (blob) { blob ? resolve(blob) : reject(new Error("capture")); },
-                    "image/jpeg", 0.9);
+  // -- step 3: guide while recording -------------------------------------------------------
+  function Guide(steps) {
+    var list = el("camera-steps"), items = [];
+    list.textContent = "";
+    steps.forEach(function (step) {
+      var li = document.createElement("li");
+      li.textContent = step.hint;
+      list.appendChild(li);
+      items.push(li);
     });
+    list.hidden = false;
+    var ends = [], total = 0;
+    steps.forEach(function (step) { total += step.duration_ms; ends.push(total); });
+    var current = -1;
+    this.total = total;
+    this.update = function (elapsed, duration) {
+      var i = 0;
+      while (i < ends.length && elapsed >= ends[i]) { i++; }
+      el("camera-progress").value = Math.min(1000, Math.round(1000 * elapsed / duration));
+      if (i === current) { return; }
+      items.forEach(function (li, k) {
+        li.className = k < i ? "done" : (k === i ? "active" : "");
+      });
+      current = i;
+      var arrow = el("camera-arrow");
+      if (i < steps.length) {
+        var action = steps[i].action;
+        show(el("camera-guidance"), steps[i].hint);
+        document.body.dataset.personAction = action;
+        arrow.textContent = ARROWS[action] || "";
+        arrow.dataset.action = action;
+        arrow.hidden = !ARROWS[action];
+      } else {
+        show(el("camera-guidance"), say("step_done"));
+        document.body.dataset.personAction = "done";
+        arrow.hidden = true;
+      }
+    };
+    this.finish = function () {
+      items.forEach(function (li) { li.className = "done"; });
+      el("camera-arrow").hidden = true;
+      el("camera-progress").value = 1000;
+    };
   }
 
-  function capture(actions) {
-    var frames = [], progress = el("camera-progress");
-    function take() {
-      return grab().then(function (blob) {
-        frames.push(blob);
-        progress.textContent = say("frame", {n: frames.length});
-      });
-    }
-    var steps = Promise.resolve();
-    show(el("camera-guidance"), say("hold"));
-    steps = steps.then(function () { return sleep(SETTLE_MS); });
-    var baseline = actions.length ? 1 : PASSIVE_FRAMES;
-    for (var i = 0; i < baseline; i++) {
-      steps = steps.then(take).then(function () { return sleep(PASSIVE_GAP_MS); });
-    }
-    actions.forEach(function (action) {
-      steps = steps.then(function () {
-        show(el("camera-guidance"), say(action));
-        var at = 0, shots = Promise.resolve();
-        ACTION_SHOTS.forEach(function (t) {
-          var wait = t - at;
-          at = t;
-          shots = shots.then(function () { return sleep(wait); }).then(take);
+  // Capturing only copies the camera frame into a canvas of its own (synchronous and cheap);
+  // JPEG encoding waits until the recording ends, so a busy device loses no frames to it.
+  function snapshot(maxSide) {
+    var w = video.videoWidth, h = video.videoHeight;
+    var k = Math.min(1, maxSide / Math.max(w, h));
+    var copy = document.createElement("canvas");
+    copy.width = Math.round(w * k);
+    copy.height = Math.round(h * k);
+    copy.getContext("2d").drawImage(video, 0, 0, copy.width, copy.height);
+    return {t: performance.now(), canvas: copy};
+  }
+
+  function encode(shots, plan) {
+    var frames = [], bytes = 0;
+    return shots.reduce(function (chain, shot) {
+      return chain.then(function () {
+        return new Promise(function (resolve) {
+          shot.canvas.toBlob(function (blob) {
+            if (blob && bytes + blob.size <= plan.max_bytes) {
+              frames.push({t: shot.t, blob: blob});
+              bytes += blob.size;
+            }
+            shot.canvas.width = 0;  // free the pixels
+            resolve();
+          }, "image/jpeg", QUALITY);
         });
-        return shots.then(function () { return sleep(Math.max(0, ACTION_MS - at)); });
       });
-    });
-    return steps.then(function () { return frames; });
+    }, Promise.resolve()).then(function () { return frames; });
+  }
+
+  // One snapshot per new camera frame (requestVideoFrameCallback where the browser has it,
+  // else a timer), at most plan.frame_rate a second and plan.max_frames in all.
+  function record(plan, guide) {
+    var shots = [], started = performance.now(), due = 0, done = false;
+    var gap = 1000 / plan.frame_rate, duration = Math.min(plan.duration_ms, plan.max_duration_ms - 500);
+    var hasFrameCallback = typeof video.requestVideoFrameCallback === "function";
+    return new Promise(function (resolve) {
+      function finish() {
+        if (done) { return; }
+        done = true;
+        resolve(shots);
+      }
+      function tick() {
+        if (done) { return; }
+        var now = performance.now(), elapsed = now - started;
+        guide.update(elapsed, duration);
+        if (elapsed >= duration) { finish(); return; }
+        // a schedule, not a minimum spacing: a 25 frames/s camera gives 15 a second, not 12.5
+        if (now >= due && shots.length < plan.max_frames && video.videoWidth) {
+          due = Math.max(due + gap, now - gap);
+          shots.push(snapshot(plan.max_side));
+        }
+        if (hasFrameCallback) { video.requestVideoFrameCallback(tick); } else { setTimeout(tick, gap / 3); }
+      }
+      // a stalled camera must not stall the page: the timeline also runs on a timer
+      var timer = setInterval(function () {
+        if (done) { clearInterval(timer); return; }
+        var elapsed = performance.now() - started;
+        guide.update(elapsed, duration);
+        if (elapsed >= duration + 200) { clearInterval(timer); finish(); }
+      }, 100);
+      tick();
+    }).then(function (taken) { return encode(taken, plan); });
   }
 
   function send(frames) {
     var body = new FormData();
     body.append("session", challenge.session);
     body.append("nonce", challenge.nonce);
-    frames.forEach(function (blob, i) { body.append("frames", blob, "frame" + i + ".jpg"); });
+    body.append("times", JSON.stringify(frames.map(function (f) { return Math.round(f.t * 10) / 10; })));
+    frames.forEach(function (f, i) { body.append("frames", f.blob, "frame" + i + ".jpg"); });
     return post(form.getAttribute("data-frames-url"), body);
   }
 
-  function fail(key, detail) {
+  function fail(key) {
     closeCamera();
+    busy = false;
     state("failed");
-    show(el("camera-error"), detail || say(key));
+    show(el("camera-error"), say(key));
     show(el("camera-guidance"), "");
+    el("camera-arrow").hidden = true;
+    el("camera-rec").hidden = true;
+    el("camera-progress").hidden = true;
     el("camera-retry").hidden = key === "login_expired" || key === "too_many_requests";
+    el("camera-retry").disabled = false;
     el("camera-start").hidden = true;
   }
 
   function run() {
-    el("camera-start").hidden = true;
+    if (busy || !challenge) { return; }   // a double click starts one capture only
+    busy = true;
+    // Disabled, not hidden, while capturing: a second click of a double click must not land
+    // on whatever would move into its place (the "back" link).
+    el("camera-start").disabled = true;
     el("camera-retry").hidden = true;
     show(el("camera-error"), "");
+    el("camera-intro").hidden = true;
     state("capturing");
+    var plan = challenge.capture, guide = new Guide(plan.steps);
     openCamera().catch(function () { throw {camera: true}; })
-      .then(function () { return capture(challenge.actions || []); })
+      .then(function () {
+        show(el("camera-guidance"), plan.steps[0].hint);
+        return sleep(SETTLE_MS);
+      })
+      .then(function () {
+        el("camera-rec").hidden = false;
+        el("camera-progress").hidden = false;
+        return record(plan, guide);
+      })
       .then(function (frames) {
+        guide.finish();
         closeCamera();
+        el("camera-rec").hidden = true;
         state("sending");
         show(el("camera-guidance"), say("sending"));
         return send(frames);
@@ -233,9 +288,10 @@
 
   el("camera-start").addEventListener("click", run);
   el("camera-retry").addEventListener("click", function () {
-    // A session is single-use: every retry asks the server for a new challenge.
-    el("camera-retry").hidden = true;
-    begin().then(run).catch(function (answer) { fail(errorKey(answer || {})); });
+    // A session is single-use: every retry asks the server for a new challenge (an attempt).
+    if (busy) { return; }
+    el("camera-retry").disabled = true;
+    begin().then(function () { el("camera-retry").hidden = true; return run(); }).catch(function (answer) { fail(errorKey(answer || {})); });
   });
   state("form");
 })();

@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 
 import pytest
 
-from tests.person.conftest import ID, NAME, FakeEngine, frame, person_app, template  # noqa: F401
+from tests.person.conftest import (CLIP_MS, ID, NAME, FakeEngine, frame, frames,  # noqa: F401
+                                   person_app, template, times, video)
 
 TE = "urn:ietf:params:oauth:grant-type:token-exchange"
 LIVENESS = "urn:idp:params:oauth:token-type:liveness"
@@ -50,9 +52,23 @@ class Platform:
         return self.http.post("/api/v1/liveness/sessions", json=body,
                               headers=headers or self.bearer())
 
-    def send(self, session, nonce, frames, headers=None):
-        data = {"nonce": nonce, "frames": [(io.BytesIO(f), f"f{i}.jpg", "image/jpeg")
-                                           for i, f in enumerate(frames)]}
+    def send(self, session, nonce, images=None, headers=None, *, clip=None, times_ms=None,
+             wait=True):
+        """Upload a clip (``clip``: video bytes) or timestamped frames, after letting the
+        capture's time pass on the sessions' clock (``wait``: True for the fake clips'
+        duration, or seconds)."""
+        data = {"nonce": nonce}
+        if clip is not None:
+            data["clip"] = (io.BytesIO(clip), "clip.mp4", "video/mp4")
+        else:
+            images = images if images is not None else frames()
+            data["frames"] = [(io.BytesIO(f), f"f{i}.jpg", "image/jpeg")
+                              for i, f in enumerate(images)]
+            data["times"] = json.dumps(times_ms if times_ms is not None else
+                                       times(len(images)) if len(images) > 1 else [0])
+        clock = self.app.extensions["idp"].services["person"].sessions.clock
+        if wait and hasattr(clock, "advance"):
+            clock.advance(CLIP_MS / 1000 + 0.5 if wait is True else wait)
         return self.http.post(f"/api/v1/liveness/sessions/{session}/frames", data=data,
                               headers=headers or self.bearer(), content_type="multipart/form-data")
 
@@ -61,7 +77,7 @@ class Platform:
 
     def run(self, frames=None, **body) -> dict:
         ch = self.open(**body).get_json()
-        resp = self.send(ch["session"], ch["nonce"], frames or [frame("live:1", i) for i in range(3)])
+        resp = self.send(ch["session"], ch["nonce"], frames)
         assert resp.status_code == 200, resp.get_data(as_text=True)
         return {"challenge": ch, **resp.get_json()}
 

@@ -7,7 +7,7 @@ from joserfc.jwk import KeySet
 
 from idp.interaction import ACR_FACE, ACR_FACE_ACTIVE
 
-from .conftest import ID, NAME, TE, Platform, frame
+from .conftest import ID, NAME, TE, Platform, frames
 
 TOKEN = "/token"
 
@@ -36,7 +36,7 @@ def test_exchange_gives_the_persons_tokens(platform, contract):
 
 def test_active_sessions_give_face_active(platform):
     out = platform.run(id_number=ID, name=NAME, mode="active",
-                       frames=[frame("live:1", i) for i in range(7)])
+                       frames=frames("live:1"))
     body = platform.exchange(out["assertion"]).get_json()
     claims = _verify(platform, body["id_token"])
     assert claims["acr"] == ACR_FACE_ACTIVE and claims["amr"] == ["face", "user", "mfa"]
@@ -67,8 +67,8 @@ def test_assertions_are_bound_to_their_client(app, platform, contract):
 
 
 @pytest.mark.parametrize("run", [
-    {"frames": [frame("live:2")], "id_number": ID, "name": NAME},  # other face
-    {"frames": [frame("spoof")], "id_number": ID, "name": NAME},  # not live
+    {"frames": frames("live:2"), "id_number": ID, "name": NAME},  # other face
+    {"frames": frames("spoof"), "id_number": ID, "name": NAME},  # not live
     {},  # no person: liveness only
 ])
 def test_only_live_matching_sessions_can_be_exchanged(platform, contract, run):

@@ -1,9 +1,11 @@
-"""Real faces for the end-to-end tests: the shared photos and the frames made from them.
+"""Real faces for the end-to-end tests: genuine clips and attack clips built from stills.
 
-The repository has one live capture (live_T1) and press photos.  A passive session is
-imitated by small shifts and re-encodings of live_T1 (so every frame has other bytes); an
-active one by perspective warps of it that move the landmarks the way each head movement
-does (the technique of tests/liveness/test_session.py).
+The genuine side is real video of real people (``../shared/data/videos``, README there):
+windows of it sent as the camera page does (a timestamped JPEG burst, 480 px, ~15 frames/s)
+or the H.264 MP4 file itself (what a mini-program records).  The attacks are built from the
+shared stills (``../shared/data/faces``) with ``liveness.attacks``: what an attacker holding the
+victim's registry photo and the public code can feed the login.  Tests skip with a message
+where the shared data is absent.
 """
 from __future__ import annotations
 
@@ -16,6 +18,11 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 SHARED = Path(os.environ.get("IDP_SHARED_DIR", ROOT.parent / "shared"))
 FACES = SHARED / "data" / "faces"
+VIDEOS = SHARED / "data" / "videos"
+# Windows the face engine's own evaluation counts as genuine (liveness.evaluate.WINDOWS):
+# a real person turning, the guided movement.
+GENUINE = ("lp_d3.mp4", 7.6)
+OTHER_GENUINE = ("lp_d6.mp4", 27.0)  # another real person
 SHARED_MODELS = SHARED / "models"
 
 
@@ -76,28 +83,70 @@ def shift(img, dx: int, dy: int):
     return cv2.warpAffine(img, m, (img.shape[1], img.shape[0]), borderMode=cv2.BORDER_REPLICATE)
 
 
-def still_frames(name: str, count: int = 3, salt: int = 0) -> list[bytes]:
-    """``count`` frames of one photo, each shifted a little: other bytes, the same face."""
-    img = image(name)
-    return [jpeg(shift(img, i + salt, -(i + salt) // 2), 92 - i - salt % 5) for i in range(count)]
+def need_videos() -> Path:
+    if not (VIDEOS / GENUINE[0]).is_file():
+        pytest.skip(f"shared face videos not found in {VIDEOS} (set IDP_SHARED_DIR)")
+    return VIDEOS
 
 
-def landmarks(engine, img) -> np.ndarray:
-    return np.array(engine.pipeline.check_frame(jpeg(img)).landmarks)
+def video_frames(name: str = GENUINE[0], start_s: float = GENUINE[1], seconds: float = 4.0,
+                 fps: float = 15.0, side: int = 480) -> list[tuple[float, np.ndarray]]:
+    """(t_ms, BGR) of a shared video in [start_s, start_s + seconds), at most ``fps`` a
+    second, scaled to ``side`` on the longer side: what the camera page captures."""
+    import cv2
+    cap = cv2.VideoCapture(str(need_videos() / name))
+    out, due, gap = [], start_s * 1000, 1000 / fps
+    try:
+        while True:
+            ok, img = cap.read()
+            if not ok:
+                break
+            t = cap.get(cv2.CAP_PROP_POS_MSEC)
+            if t < due:  # a schedule, as the page keeps: a 25 frames/s video gives 15 a second
+                continue
+            if t >= (start_s + seconds) * 1000:
+                break
+            due = max(due + gap, t - gap)
+            k = side / max(img.shape[:2])
+            out.append((t, cv2.resize(img, None, fx=k, fy=k, interpolation=cv2.INTER_AREA)
+                        if k < 1 else img))
+    finally:
+        cap.release()
+    return out
 
 
-def action_frames(engine, actions: list[str], salt: int = 0) -> list[bytes]:
-    """A frontal frame of live_T1, then one warped frame per action, in order."""
-    from tests.liveness.transforms import rotate_plane, zoom
-    img = image("live_T1")  # the warps are tuned on this exact photo: vary only the encoding
-    lm = landmarks(engine, img)
-    centre, eyes = lm[[0, 1, 3, 4]].mean(axis=0), (lm[0] + lm[1]) / 2
-    iod = float(np.linalg.norm(lm[1] - lm[0]))
-    poses = {"turn_left": lambda: rotate_plane(img, centre, 1.5 * iod, yaw_deg=-20),
-             "turn_right": lambda: rotate_plane(img, centre, 1.5 * iod, yaw_deg=30),
-             "look_down": lambda: rotate_plane(img, centre, 2.0 * iod, pitch_deg=25),
-             "look_up": lambda: rotate_plane(img, eyes, 0.8 * iod, pitch_deg=-30),
-             "move_closer": lambda: zoom(img, centre, 1.3)}
-    # The look_up warp is the fragile one: below JPEG quality ~87 YuNet loses that face.
-    q = 93 - 2 * (salt % 2)  # 93 and 91 give clean tracks for every action order
-    return [jpeg(img, q)] + [jpeg(poses[a](), q - 1 - i) for i, a in enumerate(actions)]
+def burst(clip, quality: int = 88) -> tuple[list[bytes], list[float]]:
+    """A clip as the page sends it: JPEG frames and their capture times."""
+    return [jpeg(img, quality) for _, img in clip], [float(t) for t, _ in clip]
+
+
+def genuine(name: str = GENUINE[0], start_s: float = GENUINE[1], seconds: float = 4.0, **kw):
+    return burst(video_frames(name, start_s, seconds), **kw)
+
+
+def reference(name: str = GENUINE[0], t_s: float = GENUINE[1]) -> bytes:
+    """A frontal frame of the person in a video: their registry photo."""
+    return jpeg(video_frames(name, t_s, 0.2, side=640)[0][1], 95)
+
+
+def mp4(name: str = GENUINE[0]) -> bytes:
+    """The video file itself (H.264 MP4, as a mini-program's startRecord writes; lp_d3 is
+    11.8 s: turns both ways and looks up)."""
+    return (need_videos() / name).read_bytes()
+
+
+ATTACKS = ("still", "perspective_turn", "cylinder_turn", "tps_turn", "zoom", "photo_moved",
+           "squeeze_nod")
+
+
+def attack(kind: str, photo: str = "live_T1", seconds: float = 4.0, seed: int = 0):
+    """An attack clip made from one still with ``liveness.attacks`` (frames and times)."""
+    from liveness import attacks
+    img, _ = attacks.fit(image(photo), max_side=480)
+    present = {"duration_ms": seconds * 1000, "fps": 15.0}
+    if kind == "photo_moved":
+        h, w = img.shape[:2]
+        clip = attacks.photo_moved(img, attacks.textured_background(640, 480, seed), **present)
+    else:
+        clip = getattr(attacks, kind)(img, **present)
+    return burst([(t, im) for t, im in clip])

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from idp.idnumber import parse_id_number
 from tests.oidc.rp import csrf_from
 
-from .conftest import frame
+from .conftest import CLIP_MS, frame, frames, times
 
 ISSUER = "http://127.0.0.1:8000"
 
@@ -39,9 +39,12 @@ def _login_via_demo(client, number, name, face="live:5"):
     csrf = csrf_from(client.get(f"/login/{txn}/person").get_data(as_text=True))
     ch = client.post(f"/login/{txn}/person", json={"id_number": number, "name": name, "consent": True},
                      headers={"X-CSRF-Token": csrf}).get_json()
+    client.application.extensions["idp"].services["person"].sessions.clock.advance(CLIP_MS / 1000 + 1)
+    images = frames(face, 12)
     done = client.post(f"/login/{txn}/person/frames", content_type="multipart/form-data",
                        data={"session": ch["session"], "nonce": ch["nonce"],
-                             "frames": [(io.BytesIO(frame(face, i)), f"{i}.jpg") for i in range(3)]},
+                             "times": json.dumps(times(len(images))),
+                             "frames": [(io.BytesIO(f), f"{i}.jpg") for i, f in enumerate(images)]},
                        headers={"X-CSRF-Token": csrf})
     location = done.get_json()["redirect"]
     if "/consent" in location:

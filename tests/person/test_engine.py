@@ -5,7 +5,7 @@ import time
 from idp.person.engine import FaceEngine
 from idp.registry import RegistryUnavailable
 
-from .conftest import ID, NAME, Browser, frame, template
+from .conftest import ID, NAME, Browser, Clock, frames, template
 
 
 def test_pipeline_is_built_once_lazily_by_concurrent_requests():
@@ -30,8 +30,9 @@ def test_pipeline_is_built_once_lazily_by_concurrent_requests():
 def test_missing_models_answer_503_not_500(make_app, tmp_path, caplog):
     app = make_app(models_dir=str(tmp_path / "no-models"))
     app.extensions["idp"].services["registry"].enrol(ID, NAME, template(1), "t")
+    app.extensions["idp"].services["person"].sessions.clock = Clock()
     b = Browser(app)
-    resp = b.send(b.challenge(), [frame("live:1")])
+    resp = b.send(b.challenge(), frames("live:1"))
     assert resp.status_code == 503
     assert resp.get_json() == {"error": "temporarily_unavailable", "error_description":
                                "Face verification is temporarily unavailable; please try again later."}

@@ -7,7 +7,7 @@ from idp.admin import auditlog
 from idp.cli import main
 
 from . import faces
-from .conftest import Browser, make_number
+from .conftest import Browser, Clock, make_number
 
 pytestmark = pytest.mark.models
 T1 = make_number("11010519900307002")
@@ -24,14 +24,16 @@ def test_import_then_login(make_app, engine, tmp_path):
     state = app.extensions["idp"]
     state.services["liveness"] = engine
     state.services["person"].engine = engine
+    state.services["person"].sessions.clock = Clock()
     photos = tmp_path / "photos"
     photos.mkdir()
     for name in ("live_T1", "obama_1"):
         (photos / f"{name}.jpg").write_bytes(faces.read(name))
+    (photos / "person.jpg").write_bytes(faces.reference())  # the person of the genuine clip
     (photos / "empty.jpg").write_bytes(faces.jpeg(np.full((480, 640, 3), 128, np.uint8)))
     csv = tmp_path / "persons.csv"
     csv.write_text("id_number,name,photo\n"
-                   f"{T1},李华,live_T1.jpg\n{OBAMA},奥巴马,obama_1.jpg\n"
+                   f"{T1},李华,person.jpg\n{OBAMA},奥巴马,obama_1.jpg\n"
                    f"{make_number('44030419900101001')},无脸,empty.jpg\n"
                    "110105194912310021,坏号,live_T1.jpg\n", encoding="utf-8")
     result = CliRunner().invoke(main, ["registry", "import", str(csv), "--photos", str(photos)],
@@ -50,5 +52,7 @@ def test_import_then_login(make_app, engine, tmp_path):
     assert events[0]["details"]["by_reason"] == {"no_face": 1, "invalid_id_number": 1}
     assert events[0]["details"]["file"] == "persons.csv" and T1 not in str(events[0])
     b = Browser(app)
-    resp = b.send(b.challenge(id_number=T1, name="李华"), faces.still_frames("live_T1", salt=50))
+    images, times = faces.genuine()
+    resp = b.send(b.challenge(id_number=T1, name="李华"), images, times_ms=times, wait=5.0)
+    assert resp.status_code == 200, resp.get_json()
     assert resp.status_code == 200 and resp.get_json()["ok"] is True

@@ -30,16 +30,31 @@ def test_passive_challenge_shape(browser):
     resp = browser.start()
     assert resp.status_code == 200
     body = resp.get_json()
-    assert set(body) == {"session", "nonce", "actions", "expires_in"}
-    assert body["actions"] == [] and body["expires_in"] == 120
+    assert set(body) == {"session", "nonce", "actions", "expires_in", "mode", "capture"}
+    # face (passive) is the guided movement, the same for everyone
+    assert body["actions"] == ["turn_either", "move_closer"] and body["mode"] == "passive"
+    assert body["expires_in"] == 120
     assert resp.headers["Cache-Control"] == "no-store"
+
+
+def test_the_challenge_carries_the_capture_plan(app):
+    b = Browser(app, ui_locales="en")
+    capture = b.challenge()["capture"]
+    steps = capture["steps"]
+    assert [s["action"] for s in steps] == ["hold", "turn_either", "move_closer"]
+    assert all(s["duration_ms"] > 0 and s["hint"] for s in steps)
+    assert steps[2]["hint"] == "Slowly move closer to the camera"
+    assert capture["duration_ms"] >= capture["min_duration_ms"] >= 2500
+    assert capture["frame_rate"] >= 12 and capture["max_duration_ms"] <= 12000
+    zh = Browser(app).challenge()["capture"]["steps"][2]["hint"]
+    assert zh == "请慢慢靠近摄像头"
 
 
 def test_form_post_is_accepted_too(browser):
     resp = browser.client.post(f"/login/{browser.txn}/person",
                                data={"id_number": ID, "name": NAME, "consent": "on",
                                      "csrf_token": browser.csrf})
-    assert resp.status_code == 200 and resp.get_json()["actions"] == []
+    assert resp.status_code == 200 and resp.get_json()["mode"] == "passive"
 
 
 def test_active_challenge_when_face_active_is_required(app):

@@ -44,8 +44,8 @@ def write_y4m(path, frames, fps: int = 25) -> None:
             fh.write(cv2.cvtColor(np.ascontiguousarray(img[:h, :w]), cv2.COLOR_BGR2YUV_I420).tobytes())
 
 
-def _app(make_app, engine, port):
-    app = make_app(issuer=f"http://127.0.0.1:{port}")
+def _app(make_app, engine, port, **overrides):
+    app = make_app(issuer=f"http://127.0.0.1:{port}", **overrides)
     state = app.extensions["idp"]
     state.services["liveness"] = engine
     state.services["person"].engine = engine
@@ -148,9 +148,21 @@ def test_a_real_person_logs_in(make_app, engine, tmp_path):
     start = faces.GENUINE[1] - 0.6
     write_y4m(video, [img for _, img in faces.video_frames(faces.GENUINE[0], start, 4.8, fps=30,
                                                            side=512)], fps=30)
-    with serve(app, port) as base:
-        seen = _run(app, base, video, ui_locales="en")
-    assert seen["outcome"] == "consent", (seen["outcome"], _last_check(app))
+    # A real person passes on the first or second try (issue 16). Headless capture timing
+    # varies from run to run (which camera frames the page samples), so a second try is
+    # allowed, in a fresh app: the fake camera loops the same file, which a shared replay
+    # index would rightly refuse as a replay of the first try.
+    failures = []
+    for _ in range(2):
+        with serve(app, port) as base:
+            seen = _run(app, base, video, ui_locales="en")
+        if seen["outcome"] == "consent":
+            break
+        failures.append((seen["outcome"], _last_check(app)))
+        port = free_port()
+        app = _app(make_app, engine, port, instance_dir=str(tmp_path / "second-try"),
+                   keys_dir=str(tmp_path / "second-try-keys"))
+    assert seen["outcome"] == "consent", failures
     claims = seen["claims"]
     assert claims["acr"] == ACR_FACE and claims["amr"] == ["face", "user"]
     assert claims["name"] == NAME

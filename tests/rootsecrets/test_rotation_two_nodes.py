@@ -10,10 +10,11 @@ from idp.rootsecrets import secret_ring
 from idp.rootsecrets.rotate import rotate, status
 from tests.helpers.pg import pg_database
 from tests.oidc.rp import RP
-from tests.person.conftest import ID, NAME, Browser, FakeEngine, template
+from tests.person.conftest import ID, NAME, Browser, Clock, FakeEngine, template
 
 S0, S1 = "t" * 48, "n" * 48
 USERS = ["alice", "bob", "carol", "dave"]
+CLOCK = Clock()  # the sessions' clock of every node: a face capture takes time on all of them
 
 
 def _node(make_app, url, tmp_path, name, **secret):
@@ -23,6 +24,7 @@ def _node(make_app, url, tmp_path, name, **secret):
     engine = FakeEngine()
     state.services["liveness"] = engine
     state.services["person"].engine = engine
+    state.services["person"].sessions.clock = CLOCK
     return app
 
 

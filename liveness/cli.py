@@ -43,16 +43,23 @@ def _emit(obj: dict) -> None:
     sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
 
 
+def _reference(pipeline, args):
+    """The ``--reference`` template, None without one, False (reported) when unusable."""
+    if not args.reference:
+        return None
+    try:
+        return pipeline.make_template(_read(args.reference))
+    except TemplateError as exc:
+        _emit({"file": args.reference, "error": "bad_reference", "reason": exc.reason,
+               "detail": exc.detail})
+        return False
+
+
 def _check(args) -> int:
     pipeline = _pipeline(args)
-    reference = None
-    if args.reference:
-        try:
-            reference = pipeline.make_template(_read(args.reference))
-        except TemplateError as exc:
-            _emit({"file": args.reference, "error": "bad_reference", "reason": exc.reason,
-                   "detail": exc.detail})
-            return 2
+    reference = _reference(pipeline, args)
+    if reference is False:
+        return 2
     if args.actions is not None:
         actions = [a.strip() for a in args.actions.split(",") if a.strip()]
         res = pipeline.check_session([_read(f) for f in args.images], actions=actions,
@@ -82,14 +89,9 @@ def _actions(text: str | None) -> list[str]:
 def _clip(args) -> int:
     from .clip import ClipError, decode_video
     pipeline = _pipeline(args)
-    reference = None
-    if args.reference:
-        try:
-            reference = pipeline.make_template(_read(args.reference))
-        except TemplateError as exc:
-            _emit({"file": args.reference, "error": "bad_reference", "reason": exc.reason,
-                   "detail": exc.detail})
-            return 2
+    reference = _reference(pipeline, args)
+    if reference is False:
+        return 2
     try:
         clip = decode_video(_read(args.video))
     except ClipError as exc:

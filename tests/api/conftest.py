@@ -2,13 +2,11 @@
 from __future__ import annotations
 
 import base64
-import io
-import json
 
 import pytest
 
 from tests.person.conftest import (CLIP_MS, ID, NAME, FakeEngine, frame, frames,  # noqa: F401
-                                   person_app, template, times, video)
+                                   person_app, template, times, upload_form, video)
 
 TE = "urn:ietf:params:oauth:grant-type:token-exchange"
 LIVENESS = "urn:idp:params:oauth:token-type:liveness"
@@ -57,15 +55,7 @@ class Platform:
         """Upload a clip (``clip``: video bytes) or timestamped frames, after letting the
         capture's time pass on the sessions' clock (``wait``: True for the fake clips'
         duration, or seconds)."""
-        data = {"nonce": nonce}
-        if clip is not None:
-            data["clip"] = (io.BytesIO(clip), "clip.mp4", "video/mp4")
-        else:
-            images = images if images is not None else frames()
-            data["frames"] = [(io.BytesIO(f), f"f{i}.jpg", "image/jpeg")
-                              for i, f in enumerate(images)]
-            data["times"] = json.dumps(times_ms if times_ms is not None else
-                                       times(len(images)) if len(images) > 1 else [0])
+        data = {"nonce": nonce, **upload_form(images, clip=clip, times_ms=times_ms)}
         clock = self.app.extensions["idp"].services["person"].sessions.clock
         if wait and hasattr(clock, "advance"):
             clock.advance(CLIP_MS / 1000 + 0.5 if wait is True else wait)

@@ -57,6 +57,17 @@ def video(kind: str = "live:1", duration_ms: float = CLIP_MS) -> bytes:
     return MP4 + f"{kind}|{duration_ms}".encode()
 
 
+def upload_form(images=None, *, clip=None, times_ms=None) -> dict:
+    """The multipart fields of a capture: ``clip`` (video bytes), or timestamped frames
+    (default: the fake live clip's frames at the fake clip's pace)."""
+    if clip is not None:
+        return {"clip": (io.BytesIO(clip), "clip.mp4", "video/mp4")}
+    images = images if images is not None else frames()
+    return {"frames": [(io.BytesIO(f), f"f{i}.jpg", "image/jpeg") for i, f in enumerate(images)],
+            "times": json.dumps(times_ms if times_ms is not None else
+                                times(len(images)) if len(images) > 1 else [0])}
+
+
 class Clock:
     """The sessions' wall clock, advanced by the tests (a capture takes time)."""
 
@@ -205,15 +216,8 @@ class Browser:
         """Upload a clip (``clip``: video bytes) or timestamped frames, after letting the
         capture's time pass on the sessions' clock (``wait``: True for the fake clips'
         duration, or seconds)."""
-        data = {"session": challenge["session"], "nonce": challenge["nonce"]}
-        if clip is not None:
-            data["clip"] = (io.BytesIO(clip), "clip.mp4", "video/mp4")
-        else:
-            images = images if images is not None else frames()
-            data["frames"] = [(io.BytesIO(f), f"f{i}.jpg", "image/jpeg")
-                              for i, f in enumerate(images)]
-            data["times"] = json.dumps(times_ms if times_ms is not None else
-                                       times(len(images)) if len(images) > 1 else [0])
+        data = {"session": challenge["session"], "nonce": challenge["nonce"],
+                **upload_form(images, clip=clip, times_ms=times_ms)}
         if wait:
             self.app.extensions["idp"].services["person"].sessions.clock.advance(
                 CLIP_MS / 1000 + 0.5 if wait is True else wait)

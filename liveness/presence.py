@@ -9,25 +9,34 @@ pixels do.  Landmarks only choose the frames and the direction of the turn.
 Recipe (``assess``):
 1. Turn: per frame, the nose tip's offset from the eye midpoint (detector landmarks, IOD
    units).  The reference frame is the one nearest the clip's median offset; ``turn`` is the
-   largest change from it (a yaw or a nod; 0.08 IOD is about 10 degrees).  Too little:
-   ``no_depth_motion``.
+   largest change from it, held on two neighbouring frames (a yaw or a nod; 0.08 IOD is
+   about 10 degrees).  Too little: ``no_depth_motion``.
 2. Texture: Shi-Tomasi corners on the reference face (``face_regions``: nose tip area, rigid
    ring of skin around it; no mouth, jaw or eyes) and in the background beside and above
-   the head, tracked by pyramidal Lucas-Kanade from the reference frame forward and backward
-   through every ``stride``-th frame (forward-backward checked, ``liveness.flow``).
-3. Parallax, per tracked frame: a smooth field (quadratic in face coordinates, robustly
-   fitted) on the ring's displacements predicts where the nose texture would be if the face
-   were any smooth 2-D warp of itself (a plane, a cylinder, a thin-plate warp: all move the
-   nose like its neighbours).  ``parallax`` is the median nose residual along the landmark
-   turn direction; ``ring_res`` the ring's own misfit (non-rigid motion everywhere).  A
-   frame supports depth when parallax >= ``parallax_min`` and >= ``parallax_ratio`` x ring_res.
-4. Face vs background: at the frame of largest face motion, the share of background points
+   the head, tracked by pyramidal Lucas-Kanade from the reference frame straight into each
+   frame up to the last turned one, at the capture's resolution (``liveness.flow``).
+   A frame is used when enough of the ring tracked on both sides of the nose and above it
+   (a field fitted to one side only would be extrapolated to the nose).
+3. Parallax, per used frame: two fields are fitted robustly to the ring's displacements and
+   evaluated at the nose texture: an affine one (``plane``: where the nose would be if the
+   face were a flat picture moved in any way) and a quadratic one (where it would be if the
+   face were any smooth surface: a plane, a bent print, a cylinder, a thin-plate warp).  A
+   real head turning moves its nose off both: off the affine field by its depth and the
+   face's curvature, off the quadratic one by the nose's own height above the surrounding
+   face.  A smooth picture moves its nose off the affine field only by the curvature the
+   quadratic field also explains.  ``depth`` per frame is the share of the nose's ``plane``
+   residual that the quadratic field leaves unexplained (projected on it).
+4. The clip passes when at least ``depth_frames`` frames moved the nose off the face's
+   plane by ``plane_min`` or more and the ``depth`` share reaches ``depth_ratio`` on 30 %
+   of them (the 70th percentile): a statistic over many frames, so one badly tracked frame
+   decides nothing, while frames spoiled by an expression, a blink or talking (the ring
+   itself moving) need not be a majority of a real person's clip.
+5. Face vs background: at the frame of largest face motion, the share of background points
    that follow the face's own homography instead of staying still (a photo's surroundings
    move with it).
-Pass when the turn is large enough, at least ``support_frames`` frames support depth, and
-the background is not coupled to the face; otherwise ``planar``.  Coming closer alone is
-measured (``scale``) but is not accepted as depth evidence: the nose's faster growth is
-~2-3 % of the face at arm's length, below tracking noise.
+Otherwise ``planar``.  Coming closer alone is measured (``scale``) but is not accepted as
+depth evidence: the nose's faster growth is ~2-3 % of the face at arm's length, below
+tracking noise.
 """
 from __future__ import annotations
 
@@ -45,17 +54,20 @@ from .mesh import roll_from_eyes
 
 @dataclass(frozen=True)
 class PresenceSettings:
-    iod_px: float = 48.0           # analysis scale: inter-ocular distance in pixels
-    stride: int = 2                # track every stride-th frame (~7 per second at 15 fps)...
-    max_hops: int = 90             # ...and at most this many per direction (cost bound)
+    iod_px: float = 160.0          # analysis scale cap: inter-ocular distance in pixels
+    max_hops: int = 90             # frames tracked per direction at most (cost bound)
     max_points: int = 160
     min_faces: int = 8             # frames with one face needed at all
     turn_min: float = 0.08         # nose-vs-eyes change (IOD) the clip must reach (~10 deg)
-    turn_frame: float = 0.05       # frames with less turn are not used as parallax evidence
-    parallax_min: float = 0.045    # nose residual along the turn (IOD)
-    parallax_ratio: float = 2.5    # ... and this many times the ring's own misfit
-    support_frames: int = 2        # frames that must support depth
-    min_tracked: float = 0.3       # share of face points still tracked in a used frame
+    turn_frame: float = 0.05       # frames after the last one turned this much are not tracked
+    window: int = 11               # Lucas-Kanade window (analysis pixels)
+    fb_px: float = 1.5             # forward-backward tolerance (analysis pixels)
+    cover: int = 4                 # ring points needed left of, right of and above the nose
+    min_tracked: float = 0.3       # share of face points tracked in a used frame
+    plane_min: float = 0.06        # nose residual against the affine field (IOD) to count a frame
+    depth_frames: int = 6          # frames that must count
+    depth_ratio: float = 0.45      # share of it the quadratic field leaves unexplained...
+    depth_quantile: float = 0.7    # ...reached on 30 % of those frames (70th percentile)
     bg_coupled_max: float = 0.5    # background share moving with the face plane
     bg_min_points: int = 8
 
@@ -91,10 +103,13 @@ def _quad(p: np.ndarray) -> np.ndarray:
     return np.column_stack([np.ones_like(x), x, y, x * x, x * y, y * y])
 
 
-def _robust_fit(p: np.ndarray, d: np.ndarray, iters: int = 4) -> np.ndarray:
-    """Quadratic field through displacements ``d`` at ``p`` (Huber-like reweighting)."""
-    a = _quad(p)
-    w = np.ones(len(p))
+def _affine(p: np.ndarray) -> np.ndarray:
+    return np.column_stack([np.ones(len(p)), p[:, 0], p[:, 1]])
+
+
+def _robust_fit(a: np.ndarray, d: np.ndarray, iters: int = 4) -> np.ndarray:
+    """Field with design matrix ``a`` through displacements ``d`` (Huber-like reweighting)."""
+    w = np.ones(len(a))
     for _ in range(iters):
         coef, *_ = np.linalg.lstsq(a * w[:, None], d * w[:, None], rcond=None)
         r = np.linalg.norm(a @ coef - d, axis=1)
@@ -102,17 +117,22 @@ def _robust_fit(p: np.ndarray, d: np.ndarray, iters: int = 4) -> np.ndarray:
     return coef
 
 
-def _parallax(regions: FaceRegions, pts: np.ndarray, alive: np.ndarray, turn: np.ndarray):
-    """(parallax along the turn, ring misfit) for one tracked frame, None if too few points."""
+def _nose_residuals(regions: FaceRegions, pts: np.ndarray, alive: np.ndarray, cover: int):
+    """(residual against the affine field, against the quadratic field, ring misfit) of the
+    nose texture in one frame, face units; None when the ring does not surround the nose."""
     ring, nose = alive & regions.ring, alive & regions.nose
     if ring.sum() < 10 or nose.sum() < 3:
         return None
+    fr, fn = regions.face[ring], regions.face[nose]
+    if min((fr[:, 0] < -0.3).sum(), (fr[:, 0] > 0.3).sum(), (fr[:, 1] < -0.3).sum()) < cover:
+        return None
     d = regions.to_face(pts) - regions.face
-    coef = _robust_fit(regions.face[ring], d[ring])
-    resid = np.median(d[nose] - _quad(regions.face[nose]) @ coef, axis=0)
-    direction = turn / max(float(np.linalg.norm(turn)), 1e-6)
-    ring_res = float(np.median(np.linalg.norm(_quad(regions.face[ring]) @ coef - d[ring], axis=1)))
-    return float(resid @ direction), ring_res
+    affine, *_ = np.linalg.lstsq(_affine(fr), d[ring], rcond=None)   # least squares: a plane's field
+    plane = np.median(d[nose] - _affine(fn) @ affine, axis=0)
+    coef = _robust_fit(_quad(fr), d[ring])
+    smooth = np.median(d[nose] - _quad(fn) @ coef, axis=0)
+    ring_res = float(np.median(np.linalg.norm(_quad(fr) @ coef - d[ring], axis=1)))
+    return plane, smooth, ring_res
 
 
 def _background_mask(shape, box, scale: float) -> np.ndarray:
@@ -178,58 +198,50 @@ def assess(frames: Sequence[np.ndarray], faces: Sequence, times_ms: Sequence[flo
     start = np.vstack([regions.points, bg]).astype(np.float32)
     nf = len(regions.points)
     rigid = regions.nose | regions.ring
-    rows, last = [], []
+    rows, far = [], []
     for direction in (1, -1):
         seq = [j for j in range(ref, len(frames) if direction > 0 else -1, direction) if faces[j] is not None]
         # frames after the last turned one could never be evidence: do not pay to track them
         turned_at = [k for k, j in enumerate(seq) if turns[j] >= cfg.turn_frame]
-        seq = seq[:turned_at[-1] + 1] if turned_at else seq[:1]
-        stride = max(cfg.stride, -(-(len(seq) - 1) // cfg.max_hops))   # bounded cost on long clips
-        seq = seq[::stride]
-        if len(seq) < 2:
-            continue
-        greys = [g0] + [flow.grey(frames[j], scale) for j in seq[1:]]
-        guesses = [_similarity(faces[a].landmarks * scale, faces[b].landmarks * scale)
-                   for a, b in zip(seq[:-1], seq[1:])]
-        pos, alive = flow.track_chain(greys, start, guesses)
-        for k, j in enumerate(seq[1:], 1):
-            got = _parallax(regions, pos[k, :nf], alive[k, :nf], offsets[j] - offsets[ref])
-            if got is not None:
-                rows.append({"frame": j, "parallax": got[0], "ring_res": got[1], "turn": turns[j],
-                             "tracked": float(alive[k, :nf][rigid].mean()) if rigid.any() else 0.0,
-                             "moved": float(np.median(np.linalg.norm(pos[k, :nf] - start[:nf], axis=1)))})
-                last.append((rows[-1]["moved"], pos[k], alive[k]))
+        seq = seq[1:turned_at[-1] + 1] if turned_at else []
+        seq = seq[::max(1, -(-len(seq) // cfg.max_hops))]       # bounded cost on long clips
+        for j in seq:
+            guess = _similarity(ref_face.landmarks * scale, faces[j].landmarks * scale)
+            pos, alive = flow.track_pair(g0, flow.grey(frames[j], scale), start, guess,
+                                         cfg.window, fb_px=cfg.fb_px)
+            tracked = float(alive[:nf][rigid].mean()) if rigid.any() else 0.0
+            got = _nose_residuals(regions, pos[:nf], alive[:nf], cfg.cover)
+            if got is None or tracked < cfg.min_tracked:
+                continue
+            plane, smooth, ring_res = got
+            size = float(np.linalg.norm(plane))
+            rows.append({"frame": j, "plane": size, "ring_res": ring_res, "turn": turns[j],
+                         "depth": float(smooth @ plane) / max(size, 1e-9) ** 2})
+            far.append((float(np.median(np.linalg.norm(pos[:nf] - start[:nf], axis=1))), pos, alive))
     timings["track"] = (time.perf_counter() - t) * 1000
 
-    used = [r for r in rows if r["turn"] >= cfg.turn_frame and r["tracked"] >= cfg.min_tracked]
-    support = [r for r in used if r["parallax"] >= cfg.parallax_min
-               and r["parallax"] >= cfg.parallax_ratio * r["ring_res"]]
-    n = cfg.support_frames
-    parallax = sorted((r["parallax"] for r in used), reverse=True)
-    margin = sorted((min(r["parallax"] - cfg.parallax_min, r["parallax"] - cfg.parallax_ratio * r["ring_res"])
-                     for r in used), reverse=True)
+    counted = [r for r in rows if r["plane"] >= cfg.plane_min]
+    depth = float(np.quantile([r["depth"] for r in counted], cfg.depth_quantile)) if counted else 0.0
     coupled, n_bg = float("nan"), 0
-    if last:   # face vs background at the frame where the face texture moved most
-        _, pos_far, alive_far = max(last, key=lambda x: x[0])
+    if far:   # face vs background at the frame where the face texture moved most
+        _, pos_far, alive_far = max(far, key=lambda x: x[0])
         face_sel = np.zeros(len(start), bool)
         face_sel[:nf] = rigid
         bg_sel = np.zeros(len(start), bool)
         bg_sel[nf:] = True
         coupled, n_bg = _bg_coupling(start, pos_far, alive_far, face_sel, bg_sel, regions.iod)
     scores.update({
-        "tracked_frames": float(len(rows)), "turned_frames": float(len(used)),
-        "support_frames": float(len(support)),
-        "parallax": parallax[n - 1] if len(parallax) >= n else 0.0,
-        "parallax_margin": margin[n - 1] if len(margin) >= n else -1.0,
-        "ring_res": float(np.median([r["ring_res"] for r in used])) if used else float("nan"),
+        "tracked_frames": float(len(rows)), "depth_frames": float(len(counted)), "depth": depth,
+        "plane": max((r["plane"] for r in rows), default=0.0),
+        "ring_res": float(np.median([r["ring_res"] for r in rows])) if rows else float("nan"),
         "bg_coupled": coupled, "bg_points": float(n_bg),
     })
     timings["total"] = (time.perf_counter() - t0) * 1000
-    frames_used = sorted({ref} | {r["frame"] for r in (support or used)})
-    if not used:
+    frames_used = sorted({ref} | {r["frame"] for r in sorted(counted or rows, key=lambda r: -r["plane"])[:4]})
+    if not rows:
         return PresenceResult(False, "no_depth_motion", scores, frames_used, timings)
     if n_bg >= cfg.bg_min_points and coupled >= cfg.bg_coupled_max:
         return PresenceResult(False, "planar", scores, frames_used, timings)
-    if len(support) < n:
+    if len(counted) < cfg.depth_frames or depth < cfg.depth_ratio:
         return PresenceResult(False, "planar", scores, frames_used, timings)
     return PresenceResult(True, None, scores, frames_used, timings)

@@ -115,7 +115,7 @@ def attack_clips(engine: Engine, faces_dir, quick: bool = False):
             yield name, kind, params, [t for t, _ in clip], [f for _, f in clip]
 
 
-STATS = ("turn", "parallax", "parallax_margin", "support_frames", "bg_coupled")
+STATS = ("turn", "depth", "depth_frames", "plane", "bg_coupled")
 
 
 def evaluate(models_dir, shared_dir, quick: bool = False, settings: PresenceSettings | None = None,
@@ -160,7 +160,7 @@ def margins(rows, cfg: PresenceSettings) -> dict:
     gen = [r for r in rows if r["side"] == "genuine" and r["expected"] is None and turned(r)]
     att = [r for r in rows if r["side"] == "attack" and turned(r)]
     out = {}
-    for stat in ("parallax", "parallax_margin", "support_frames"):
+    for stat in ("depth", "depth_frames", "plane"):
         g = [r["scores"][stat] for r in gen if stat in r["scores"]]
         a = [r["scores"][stat] for r in att if stat in r["scores"]]
         out[stat] = {"genuine_min": min(g) if g else None, "attack_max": max(a) if a else None,

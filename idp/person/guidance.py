@@ -12,7 +12,8 @@ from __future__ import annotations
 from .strings import pt
 
 HOLD_MS = 1000       # frontal, still: the start of the track and the frames to match
-ACTION_MS = 1800     # per action: enough for a slow turn and back
+ACTION_MS = 1800     # per action: enough for a slow nod, or coming closer, and back
+TURN_MS = 2400       # per turn: the 3-D check needs a clear turn (~20 degrees) held for a moment
 END_MS = 400         # a little after the last action, so it is not cut off
 FRAME_RATE = 15      # frames per second the page captures (the server needs >= 10 distinct)
 MAX_SIDE = 480       # longest side of a captured frame (what the engine analyses)
@@ -21,7 +22,8 @@ FORMATS = ["video/mp4", "video/webm", "image/jpeg", "image/png"]
 
 def plan(actions: list[str], limits) -> dict:
     steps = [{"action": "hold", "duration_ms": HOLD_MS, "hint": pt("act_hold")}]
-    steps += [{"action": a, "duration_ms": ACTION_MS, "hint": pt("act_" + a)} for a in actions]
+    steps += [{"action": a, "duration_ms": TURN_MS if a.startswith("turn_") else ACTION_MS,
+               "hint": pt("act_" + a)} for a in actions]
     total = sum(step["duration_ms"] for step in steps) + END_MS
     if total < limits.min_duration_ms + 500:
         extra = limits.min_duration_ms + 500 - total

@@ -9,10 +9,13 @@ Skips with a message where ../shared is absent.
 """
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
 from liveness import attacks
+from liveness.challenge import GUIDED_ACTIONS
+from liveness.clip import decode_burst
 from liveness.presence import PresenceResult, PresenceSettings, assess, nose_offset
 from liveness.presence_eval import GENUINE, STILLS, Engine, load_video
 
@@ -45,16 +48,13 @@ MOVING = [(n, s) for n, s, e in GENUINE if e is None]
 STILL_PEOPLE = [(n, s) for n, s, e in GENUINE if e is not None]
 
 
-@pytest.mark.parametrize("name,start", [
-    pytest.param(n, s, marks=pytest.mark.xfail(
-        strict=True, reason="fast turn while leaning in: the tracked cheek texture is lost before "
-                            "the nose parallax shows (counted in BPCER, see README)"))
-    if n == "lp_d12" else (n, s) for n, s in MOVING])
+@pytest.mark.parametrize("name,start", MOVING)
 def test_real_head_turning_passes(engine, videos, name, start):
     times, frames = load_video(videos / f"{name}.mp4", start_s=start)
     result = _decide(engine, times, frames)
     assert result.passed and result.reason is None, result.scores
-    assert result.scores["support_frames"] >= 2 and result.scores["turn"] >= 0.08
+    assert result.scores["depth_frames"] >= 6 and result.scores["depth"] >= 0.45
+    assert result.scores["turn"] >= 0.08
     assert set(result.timings_ms) >= {"mesh", "track", "total"} and result.frames_used
 
 
@@ -77,6 +77,12 @@ def stills(engine, face_images):
     return out
 
 
+# Random thin-plate warps (``smooth_warp``) move the nose texture off the smooth face field by
+# chance, as a nose does: the 3-D check alone lets some through (see README), and they are for
+# the login decision as a whole (the landmark turn they fake is too small for the guided turn).
+PHYSICAL = tuple(k for k in KINDS if k != "smooth_warp")
+
+
 @pytest.mark.parametrize("still", STILLS)
 def test_every_attack_kind_is_refused(engine, stills, still):
     image, box = stills[still]
@@ -86,6 +92,8 @@ def test_every_attack_kind_is_refused(engine, stills, still):
     assert set(made) == set(KINDS)
     passed = []
     for kind, (params, make) in made.items():
+        if kind not in PHYSICAL:
+            continue
         clip = make()
         result = _decide(engine, [t for t, _ in clip], [f for _, f in clip])
         if result.passed or result.reason not in ("planar", "no_depth_motion"):
@@ -93,11 +101,26 @@ def test_every_attack_kind_is_refused(engine, stills, still):
     assert not passed, passed
 
 
+@pytest.mark.parametrize("still", STILLS)
+def test_random_warps_are_refused_by_the_login_decision(pipeline, stills, still):
+    image, box = stills[still]
+    refused = {}
+    for kind, params, make in attacks.variations(image, box):
+        if kind == "smooth_warp":
+            clip = decode_burst([(t, cv2.imencode(".jpg", f, [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes())
+                                 for t, f in make()])
+            result = pipeline.check_clip(clip, GUIDED_ACTIONS)
+            refused[str(params)] = (result.live, result.reason)
+    assert refused and not any(live for live, _ in refused.values()), refused
+
+
 @pytest.mark.parametrize("still", ["obama_2", "spoof_screen_F2"])
 def test_every_attack_variation_is_refused(engine, stills, still):
     image, box = stills[still]
     passed = []
     for kind, params, make in attacks.variations(image, box, attacks.textured_background(seed=5)):
+        if kind not in PHYSICAL:
+            continue
         clip = make()
         result = _decide(engine, [t for t, _ in clip], [f for _, f in clip])
         if result.passed:
@@ -134,4 +157,4 @@ def test_nose_offset_is_in_eye_units():
 
 def test_settings_are_explicit():
     s = PresenceSettings()
-    assert (s.turn_min, s.parallax_min, s.parallax_ratio, s.support_frames) == (0.08, 0.045, 2.5, 2)
+    assert (s.turn_min, s.plane_min, s.depth_ratio, s.depth_frames) == (0.08, 0.06, 0.45, 6)

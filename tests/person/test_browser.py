@@ -169,7 +169,7 @@ def test_a_real_person_logs_in(make_app, engine, tmp_path):
     claims = seen["claims"]
     assert claims["acr"] == ACR_FACE and claims["amr"] == ["face", "user"]
     assert claims["name"] == NAME
-    _check_guidance(seen, {"turn_either": "Slowly turn your head to one side, then back"})
+    _check_guidance(seen, {"turn_either": "Slowly turn your head to one side (about 20 degrees), pause, then back"})
 
 
 @pytest.mark.parametrize("kind", ["still", "perspective_turn"])
@@ -192,4 +192,4 @@ def test_a_photo_is_refused_with_a_clear_message(make_app, engine, tmp_path, kin
                        "没有看到要求的动作，请按提示慢慢完成动作后重试。"), message
     assert seen["retry_visible"] and not seen["start_visible"]
     assert "claims" not in seen
-    _check_guidance(seen, {"turn_either": "请慢慢向一侧转头，再转回来"})
+    _check_guidance(seen, {"turn_either": "请慢慢把头转向一侧（约 20 度），稍停，再转回来"})

@@ -56,7 +56,9 @@ from .mesh import roll_from_eyes
 class PresenceSettings:
     iod_px: float = 160.0          # analysis scale cap: inter-ocular distance in pixels
     max_hops: int = 90             # frames tracked per direction at most (cost bound)
-    max_points: int = 160
+    stride: int = 1                # track every stride-th frame
+    track_turn: float = 0.0        # frames turned less than this (IOD) are not tracked
+    max_points: int = 100
     min_faces: int = 8             # frames with one face needed at all
     turn_min: float = 0.08         # nose-vs-eyes change (IOD) the clip must reach (~10 deg)
     turn_frame: float = 0.05       # frames after the last one turned this much are not tracked
@@ -195,41 +197,42 @@ def assess(frames: Sequence[np.ndarray], faces: Sequence, times_ms: Sequence[flo
     g0 = flow.grey(frames[ref], scale)
     regions = face_regions(g0, mesh_xy * scale, cfg.max_points)
     bg = flow.features(g0, _background_mask(g0.shape, ref_face.box, scale), 60, 0.15 * regions.iod)
-    start = np.vstack([regions.points, bg]).astype(np.float32)
-    nf = len(regions.points)
-    rigid = regions.nose | regions.ring
+    rigid = regions.nose | regions.ring      # only these points are measured: only they are tracked
+    regions = FaceRegions(regions.points[rigid], regions.face[rigid], regions.nose[rigid],
+                          regions.ring[rigid], regions.origin, regions.axes, regions.iod)
+    start = regions.points.astype(np.float32)
     rows, far = [], []
     for direction in (1, -1):
         seq = [j for j in range(ref, len(frames) if direction > 0 else -1, direction) if faces[j] is not None]
         # frames after the last turned one could never be evidence: do not pay to track them
         turned_at = [k for k, j in enumerate(seq) if turns[j] >= cfg.turn_frame]
         seq = seq[1:turned_at[-1] + 1] if turned_at else []
-        seq = seq[::max(1, -(-len(seq) // cfg.max_hops))]       # bounded cost on long clips
+        seq = [j for j in seq if turns[j] >= cfg.track_turn]
+        seq = seq[::max(cfg.stride, -(-len(seq) // cfg.max_hops))]       # bounded cost on long clips
         for j in seq:
             guess = _similarity(ref_face.landmarks * scale, faces[j].landmarks * scale)
-            pos, alive = flow.track_pair(g0, flow.grey(frames[j], scale), start, guess,
-                                         cfg.window, fb_px=cfg.fb_px)
-            tracked = float(alive[:nf][rigid].mean()) if rigid.any() else 0.0
-            got = _nose_residuals(regions, pos[:nf], alive[:nf], cfg.cover)
-            if got is None or tracked < cfg.min_tracked:
+            g1 = flow.grey(frames[j], scale)
+            pos, alive = flow.track_pair(g0, g1, start, guess, cfg.window, fb_px=cfg.fb_px)
+            got = _nose_residuals(regions, pos, alive, cfg.cover)
+            if got is None or float(alive.mean()) < cfg.min_tracked:
                 continue
             plane, smooth, ring_res = got
             size = float(np.linalg.norm(plane))
             rows.append({"frame": j, "plane": size, "ring_res": ring_res, "turn": turns[j],
                          "depth": float(smooth @ plane) / max(size, 1e-9) ** 2})
-            far.append((float(np.median(np.linalg.norm(pos[:nf] - start[:nf], axis=1))), pos, alive))
+            far.append((float(np.median(np.linalg.norm(pos - start, axis=1))), g1, guess, pos, alive))
     timings["track"] = (time.perf_counter() - t) * 1000
 
     counted = [r for r in rows if r["plane"] >= cfg.plane_min]
     depth = float(np.quantile([r["depth"] for r in counted], cfg.depth_quantile)) if counted else 0.0
     coupled, n_bg = float("nan"), 0
-    if far:   # face vs background at the frame where the face texture moved most
-        _, pos_far, alive_far = max(far, key=lambda x: x[0])
-        face_sel = np.zeros(len(start), bool)
-        face_sel[:nf] = rigid
-        bg_sel = np.zeros(len(start), bool)
-        bg_sel[nf:] = True
-        coupled, n_bg = _bg_coupling(start, pos_far, alive_far, face_sel, bg_sel, regions.iod)
+    if far and len(bg):   # face vs background at the frame where the face texture moved most
+        _, g1, guess, pos, alive = max(far, key=lambda x: x[0])
+        bg_pos, bg_alive = flow.track_pair(g0, g1, bg, None, cfg.window, fb_px=cfg.fb_px)
+        n = len(start)
+        sel = np.arange(n + len(bg)) < n
+        coupled, n_bg = _bg_coupling(np.vstack([start, bg]), np.vstack([pos, bg_pos]),
+                                     np.concatenate([alive, bg_alive]), sel, ~sel, regions.iod)
     scores.update({
         "tracked_frames": float(len(rows)), "depth_frames": float(len(counted)), "depth": depth,
         "plane": max((r["plane"] for r in rows), default=0.0),

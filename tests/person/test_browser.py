@@ -140,9 +140,6 @@ def _check_guidance(seen, hints):
     assert seen["uploads"] == 1 and seen["starts"] == 1
 
 
-@pytest.mark.xfail(strict=False, reason="issue 16 stays open: the 3-D check refuses too many "
-                   "genuine clips (BPCER, see README); headless capture of the genuine video "
-                   "passes on some runs and not others")
 def test_a_real_person_logs_in(make_app, engine, tmp_path):
     port = free_port()
     app = _app(make_app, engine, port)

@@ -63,6 +63,7 @@ class PresenceSettings:
     turn_min: float = 0.08         # nose-vs-eyes change (IOD) the clip must reach (~10 deg)
     turn_frame: float = 0.05       # frames after the last one turned this much are not tracked
     window: int = 11               # Lucas-Kanade window (analysis pixels)
+    levels: int = 3                # Lucas-Kanade pyramid levels above the image
     fb_px: float = 1.5             # forward-backward tolerance (analysis pixels)
     cover: int = 4                 # ring points needed left of, right of and above the nose
     min_tracked: float = 0.3       # share of face points tracked in a used frame
@@ -212,7 +213,7 @@ def assess(frames: Sequence[np.ndarray], faces: Sequence, times_ms: Sequence[flo
         for j in seq:
             guess = _similarity(ref_face.landmarks * scale, faces[j].landmarks * scale)
             g1 = flow.grey(frames[j], scale)
-            pos, alive = flow.track_pair(g0, g1, start, guess, cfg.window, fb_px=cfg.fb_px)
+            pos, alive = flow.track_pair(g0, g1, start, guess, cfg.window, cfg.levels, cfg.fb_px)
             got = _nose_residuals(regions, pos, alive, cfg.cover)
             if got is None or float(alive.mean()) < cfg.min_tracked:
                 continue
@@ -228,7 +229,7 @@ def assess(frames: Sequence[np.ndarray], faces: Sequence, times_ms: Sequence[flo
     coupled, n_bg = float("nan"), 0
     if far and len(bg):   # face vs background at the frame where the face texture moved most
         _, g1, guess, pos, alive = max(far, key=lambda x: x[0])
-        bg_pos, bg_alive = flow.track_pair(g0, g1, bg, None, cfg.window, fb_px=cfg.fb_px)
+        bg_pos, bg_alive = flow.track_pair(g0, g1, bg, None, cfg.window, cfg.levels, cfg.fb_px)
         n = len(start)
         sel = np.arange(n + len(bg)) < n
         coupled, n_bg = _bg_coupling(np.vstack([start, bg]), np.vstack([pos, bg_pos]),

@@ -4,7 +4,7 @@ The decision uses image texture, not learned landmarks, as evidence: a landmark 
 detector's 5 points, the face mesh, its depth) places a face-shaped set of points on any
 face image, so a warped photo still shows landmark "turns" (measured: up to 0.36 IOD of
 nose-against-eyes motion on a cylinder-warped print).  Texture points move exactly as the
-pixels do.  Landmarks only choose the frames and the direction of the turn.
+pixels do.  Landmarks only choose the reference frame and say whether the head turned.
 
 Recipe (``assess``):
 1. Turn: per frame, the nose tip's offset from the eye midpoint (detector landmarks, IOD
@@ -17,10 +17,11 @@ Recipe (``assess``):
    frame up to the last turned one, at the capture's resolution (``liveness.flow``).
    A frame is used when enough of the ring tracked on both sides of the nose and above it
    (a field fitted to one side only would be extrapolated to the nose).
-3. Parallax, per used frame: two fields are fitted robustly to the ring's displacements and
+3. Parallax, per used frame: two fields are fitted to the ring's displacements and
    evaluated at the nose texture: an affine one (``plane``: where the nose would be if the
    face were a flat picture moved in any way) and a quadratic one (where it would be if the
-   face were any smooth surface: a plane, a bent print, a cylinder, a thin-plate warp).  A
+   face were any smooth surface: a plane, a bent print, a cylinder, a thin-plate turn;
+   fitted robustly).  A
    real head turning moves its nose off both: off the affine field by its depth and the
    face's curvature, off the quadratic one by the nose's own height above the surrounding
    face.  A smooth picture moves its nose off the affine field only by the curvature the

@@ -102,7 +102,17 @@ class Provider:
         token = {"access_token": access_token, "token_type": "Bearer", "expires_in": ttl}
         if scope:
             token["scope"] = scope
-        if user is not None and include_refresh_token and user.grant_id:
+        if user is not None and user.pending_grant is not None:
+            # A code redemption: the grant and its first refresh token, one transaction.
+            client_id, grant_scope, grant_ttl = user.pending_grant
+            refresh = self.grant_store.create(
+                user.grant_id, client_id, user, grant_scope, grant_ttl,
+                refresh_ttl=(client.ttl("refresh_token_ttl", self.settings.refresh_token_ttl)
+                             if include_refresh_token else None), refresh_scope=scope)
+            user.pending_grant = None
+            if refresh is not None:
+                token["refresh_token"] = refresh
+        elif user is not None and include_refresh_token and user.grant_id:
             token["refresh_token"] = self.refresh_token_for(client, user.grant_id, scope)
         return token
 

@@ -7,15 +7,17 @@ database does not answer" into ``DatabaseUnavailable`` (503) instead of a 500.
 from __future__ import annotations
 
 import logging
+import select
 import sqlite3
 import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from sqlalchemy import create_engine, event, exc, pool, text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..errors import DatabaseUnavailable
@@ -88,7 +90,7 @@ class Database:
 
     def _create_engine(self, echo: bool) -> Engine:
         if self.dialect != "sqlite":
-            return create_engine(self.url, echo=echo, pool_pre_ping=True)
+            return check_liveness(create_engine(self.url, echo=echo))
         memory = self.url.database in (None, "", ":memory:")
         engine = create_engine(
             self.url, echo=echo,
@@ -124,6 +126,36 @@ class Database:
             raise
         finally:
             session.close()
+
+    @contextmanager
+    def connect(self, *, write: bool = True) -> Iterator[Connection]:
+        """``session()`` without the ORM, for the hot paths (one Core connection, one
+        transaction: commit on success, roll back on error, outages -> ``DatabaseUnavailable``).
+
+        On PostgreSQL ``write=False`` runs in autocommit: a single read statement needs no
+        BEGIN / COMMIT round trips.  On SQLite it opens a deferred transaction.
+        """
+        try:
+            if write:
+                with self.engine.begin() as conn:
+                    yield conn
+            else:
+                with self._autocommit_engine.connect() as conn:
+                    yield conn
+        except exc.SQLAlchemyError as error:
+            if is_unavailable(error):
+                log.warning("database unavailable: %s", error)
+                raise DatabaseUnavailable() from error
+            raise
+
+    @property
+    def _autocommit_engine(self) -> Engine:
+        engine = self.__dict__.get("_autocommit")
+        if engine is None:
+            engine = (self.engine.execution_options(isolation_level="AUTOCOMMIT")
+                      if self.dialect == "postgresql" else self._read_engine)
+            self.__dict__["_autocommit"] = engine
+        return engine
 
     def upgrade(self, revision: str = "head") -> None:
         """Run Alembic migrations; safe when several processes start at once."""
@@ -165,6 +197,54 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+# A pooled PostgreSQL connection is checked before it is handed out (what pool_pre_ping did
+# with a SELECT 1 round trip on every checkout, 7 per code flow): one that came back to the
+# pool less than PING_AFTER_IDLE seconds ago is checked locally (libpq's state, and a
+# zero-timeout poll of its socket: an idle connection has nothing to read unless the server
+# closed it or sent a FATAL before closing, e.g. on restart or failover); an older one gets
+# the SELECT 1.  A dead connection is replaced (the pool retries with a fresh one), exactly
+# as with pool_pre_ping.
+PING_AFTER_IDLE = 1.0
+
+
+def check_liveness(engine: Engine) -> Engine:
+    dialect = engine.dialect
+
+    @event.listens_for(engine, "checkin")
+    def _checkin(dbapi_connection, record):
+        if dbapi_connection is not None:
+            record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checkout(dbapi_connection, record, proxy):
+        since = record.info.pop("idle_since", None)
+        if since is not None and time.monotonic() - since < PING_AFTER_IDLE \
+                and _quiet(dbapi_connection):
+            return
+        try:
+            alive = dialect.do_ping(dbapi_connection)
+        except Exception as error:  # noqa: BLE001 - any failure: this connection is not usable
+            raise exc.DisconnectionError(str(error)) from error
+        if not alive:
+            raise exc.DisconnectionError("ping failed")
+
+    return engine
+
+
+def _quiet(dbapi_connection) -> bool:
+    """An idle psycopg connection that libpq still thinks good and whose socket is silent."""
+    try:
+        pgconn = dbapi_connection.pgconn
+        from psycopg import pq
+        if pgconn.status != pq.ConnStatus.OK or \
+                pgconn.transaction_status != pq.TransactionStatus.IDLE:
+            return False
+        readable, _, _ = select.select([pgconn.socket], [], [], 0)
+        return not readable
+    except Exception:  # noqa: BLE001 - not a psycopg connection, closed socket...: ping it
+        return False
 
 
 def alembic_config():

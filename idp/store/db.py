@@ -29,6 +29,7 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 _MIGRATION_LOCK = 0x1D9_5_70_0E_0001
 # Alembic keeps its migration context in module globals: one upgrade per process at a time.
 _upgrade_lock = threading.Lock()
+_engine_lock = threading.Lock()
 
 # SQLite errors that mean "cannot reach/lock the file", as opposed to a bug in our SQL.
 _SQLITE_UNAVAILABLE = ("database is locked", "unable to open", "disk i/o error",
@@ -150,11 +151,18 @@ class Database:
 
     @property
     def _autocommit_engine(self) -> Engine:
-        engine = self.__dict__.get("_autocommit")
-        if engine is None:
-            engine = (self.engine.execution_options(isolation_level="AUTOCOMMIT")
-                      if self.dialect == "postgresql" else self._read_engine)
-            self.__dict__["_autocommit"] = engine
+        # Its own small pool of connections that stay in autocommit: switching a pooled
+        # connection in and out of autocommit costs psycopg three calls per checkout, and a
+        # connection that never opens a transaction needs no rollback when it comes back.
+        with _engine_lock:
+            engine = self.__dict__.get("_autocommit")
+            if engine is None:
+                engine = self._read_engine
+                if self.dialect == "postgresql":
+                    engine = check_liveness(create_engine(
+                        self.url, isolation_level="AUTOCOMMIT", pool_size=4, max_overflow=8,
+                        pool_reset_on_return=None))
+                self.__dict__["_autocommit"] = engine
         return engine
 
     def upgrade(self, revision: str = "head") -> None:
@@ -197,6 +205,9 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        reads = self.__dict__.get("_autocommit")
+        if reads is not None and reads is not self._read_engine:
+            reads.dispose()
 
 
 # A pooled PostgreSQL connection is checked before it is handed out (what pool_pre_ping did

@@ -36,7 +36,7 @@ _SQLITE_UNAVAILABLE = ("database is locked", "unable to open", "disk i/o error",
                        "database or disk is full", "readonly database", "busy")
 # PostgreSQL states that mean "this server does not take writes now", not a bug: a
 # standby, or a primary demoted by a failover manager, answers writes with 25006.
-_PG_UNAVAILABLE = {"25006"}
+PG_UNAVAILABLE = _PG_UNAVAILABLE = frozenset({"25006"})
 
 
 def normalize_url(url: str) -> str:

@@ -129,15 +129,18 @@ class Database:
             session.close()
 
     @contextmanager
-    def connect(self, *, write: bool = True) -> Iterator[Connection]:
+    def connect(self, *, write: bool = True, single_statement: bool = False
+                ) -> Iterator[Connection]:
         """``session()`` without the ORM, for the hot paths (one Core connection, one
         transaction: commit on success, roll back on error, outages -> ``DatabaseUnavailable``).
 
         On PostgreSQL ``write=False`` runs in autocommit: a single read statement needs no
         BEGIN / COMMIT round trips.  On SQLite it opens a deferred transaction.
+        ``single_statement=True`` is for a caller that writes with exactly one statement
+        (atomic by itself): on PostgreSQL it runs in autocommit too, one round trip.
         """
         try:
-            if write:
+            if write and not (single_statement and self.dialect == "postgresql"):
                 with self.engine.begin() as conn:
                     yield conn
             else:

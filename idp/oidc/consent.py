@@ -10,10 +10,15 @@ from ..store.models import Consent
 
 
 def has_consent(ctx, subject: str, client_id: str, scope: str) -> bool:
-    table = Consent.__table__
-    with ctx.db.connect(write=False) as conn:  # every /authorize of a signed-in user: no ORM
-        row = conn.execute(select(table.c.scope, table.c.expires_at).where(
-            table.c.subject == subject, table.c.client_id == client_id)).first()
+    # Every /authorize of a signed-in user asks: no ORM (on PostgreSQL, no Core either).
+    if ctx.db.dialect == "postgresql":
+        row = ctx.db.pg_statement("SELECT scope, expires_at FROM consents WHERE subject = %s "
+                                  "AND client_id = %s", (subject, client_id), fetch=True)
+    else:
+        table = Consent.__table__
+        with ctx.db.connect(write=False) as conn:
+            row = conn.execute(select(table.c.scope, table.c.expires_at).where(
+                table.c.subject == subject, table.c.client_id == client_id)).first()
     if row is None or row.expires_at <= time.time():
         return False
     return set(scope.split()) <= set((row.scope or "").split())

@@ -12,7 +12,7 @@ import secrets
 import time
 from dataclasses import dataclass, field
 
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import insert, select, update
 
 from ..store.models import Grant, RefreshToken
 
@@ -49,19 +49,29 @@ _TOKEN_AND_GRANT = select(
 ).select_from(_R.outerjoin(_G, _G.c.grant_id == _R.c.grant_id))
 
 
-_CREATE_WITH_TOKEN_PG = text(
+# PostgreSQL's hot statements, run straight through psycopg (Database.pg_statement).
+_CREATE_WITH_TOKEN_PG = (
     "WITH g AS (INSERT INTO grants (grant_id, client_id, subject, sid, scope, claims_enc, "
-    "auth_time, acr, amr, created_at, expires_at) VALUES (:grant_id, :client_id, :subject, "
-    ":sid, :scope, :claims_enc, :auth_time, :acr, CAST(:amr AS JSON), :created_at, "
-    ":expires_at) RETURNING grant_id) "
+    "auth_time, acr, amr, created_at, expires_at) VALUES (%(grant_id)s, %(client_id)s, "
+    "%(subject)s, %(sid)s, %(scope)s, %(claims_enc)s, %(auth_time)s, %(acr)s, "
+    "CAST(%(amr)s AS JSON), %(created_at)s, %(expires_at)s) RETURNING grant_id) "
     "INSERT INTO refresh_tokens (token_hash, grant_id, client_id, scope, issued_at, expires_at) "
-    "SELECT :r_token_hash, g.grant_id, :r_client_id, :r_scope, :r_issued_at, :r_expires_at "
-    "FROM g")
-_ROTATE_PG = text(
-    "WITH old AS (UPDATE refresh_tokens SET used_at = :used_at WHERE token_hash = :old_hash "
-    "AND used_at IS NULL AND revoked_at IS NULL RETURNING token_hash) "
+    "SELECT %(r_token_hash)s, g.grant_id, %(r_client_id)s, %(r_scope)s, %(r_issued_at)s, "
+    "%(r_expires_at)s FROM g")
+_ROTATE_PG = (
+    "WITH old AS (UPDATE refresh_tokens SET used_at = %(used_at)s WHERE token_hash = "
+    "%(old_hash)s AND used_at IS NULL AND revoked_at IS NULL RETURNING token_hash) "
     "INSERT INTO refresh_tokens (token_hash, grant_id, client_id, scope, issued_at, expires_at) "
-    "SELECT :token_hash, :grant_id, :client_id, :scope, :issued_at, :expires_at FROM old")
+    "SELECT %(token_hash)s, %(grant_id)s, %(client_id)s, %(scope)s, %(issued_at)s, "
+    "%(expires_at)s FROM old")
+_GRANT_PG = ("SELECT client_id, scope, subject, sid, claims_enc, auth_time, acr, amr, expires_at, "
+             "revoked_at FROM grants WHERE grant_id = %s")
+_TOKEN_AND_GRANT_PG = (
+    "SELECT r.token_hash, r.grant_id, r.client_id, r.scope, r.issued_at, r.expires_at, "
+    "r.used_at, r.revoked_at, g.client_id AS grant_client_id, g.subject, g.sid, "
+    "g.scope AS grant_scope, g.claims_enc, g.auth_time, g.acr, g.amr, "
+    "g.expires_at AS grant_expires_at, g.revoked_at AS grant_revoked_at "
+    "FROM refresh_tokens r LEFT JOIN grants g ON g.grant_id = r.grant_id WHERE r.token_hash = %s")
 
 
 class GrantStore:
@@ -99,10 +109,9 @@ class GrantStore:
         if self.db.dialect == "postgresql":
             # One statement (its own transaction): one round trip instead of BEGIN, two
             # INSERTs and COMMIT, each of which waits for the database under load.
-            with self.db.connect(single_statement=True) as conn:
-                conn.execute(_CREATE_WITH_TOKEN_PG, {
-                    **grant, "amr": _json(principal.amr).decode(),
-                    **{"r_" + k: v for k, v in refresh.items()}})
+            self.db.pg_statement(_CREATE_WITH_TOKEN_PG, {
+                **grant, "amr": _json(principal.amr).decode(),
+                **{"r_" + k: v for k, v in refresh.items()}})
             return token
         with self.db.connect() as conn:
             conn.execute(insert(_G).values(**grant))
@@ -113,8 +122,11 @@ class GrantStore:
         """(principal, client_id, scope) of an unrevoked, unexpired grant."""
         if not isinstance(grant_id, str):
             return None
-        with self.db.connect(write=False) as conn:
-            row = conn.execute(select(_G).where(_G.c.grant_id == grant_id)).first()
+        if self.db.dialect == "postgresql":
+            row = self.db.pg_statement(_GRANT_PG, (grant_id,), fetch=True)
+        else:
+            with self.db.connect(write=False) as conn:
+                row = conn.execute(select(_G).where(_G.c.grant_id == grant_id)).first()
         if row is None:
             return None
         return self._principal(grant_id, row.client_id, row.scope, row.subject, row.sid,
@@ -177,10 +189,9 @@ class GrantStore:
             # The rotation as one statement (atomic by itself; under READ COMMITTED a second
             # rotation of the same token waits for the row and then finds it used): one
             # round trip instead of four.
-            with self.db.connect(single_statement=True) as conn:
-                result = conn.execute(_ROTATE_PG, {**new, "old_hash": replaces.token_hash,
-                                                   "used_at": now})
-            return token if result.rowcount == 1 else None
+            rotated = self.db.pg_statement(_ROTATE_PG, {**new, "old_hash": replaces.token_hash,
+                                                        "used_at": now})
+            return token if rotated == 1 else None
         with self.db.connect() as conn:
             if replaces is not None:
                 result = conn.execute(update(_R).where(
@@ -205,8 +216,12 @@ class GrantStore:
         grant's two lookups (the token, then its grant) as one statement."""
         if not isinstance(token, str) or len(token) > 256:
             return None
-        with self.db.connect(write=False) as conn:
-            row = conn.execute(_TOKEN_AND_GRANT.where(_R.c.token_hash == token_hash(token))).first()
+        if self.db.dialect == "postgresql":
+            row = self.db.pg_statement(_TOKEN_AND_GRANT_PG, (token_hash(token),), fetch=True)
+        else:
+            with self.db.connect(write=False) as conn:
+                row = conn.execute(_TOKEN_AND_GRANT.where(
+                    _R.c.token_hash == token_hash(token))).first()
         if row is None:
             return None
         found = None

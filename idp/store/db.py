@@ -162,8 +162,10 @@ class Database:
         from psycopg.rows import namedtuple_row
         try:
             fairy = self._autocommit_engine.raw_connection()
-        except exc.SQLAlchemyError as error:
-            if is_unavailable(error):
+        except (exc.SQLAlchemyError, psycopg.Error) as error:
+            # (the pool raises the driver's own error when it cannot connect)
+            if is_unavailable(error) or isinstance(
+                    error, (psycopg.OperationalError, psycopg.InterfaceError)):
                 log.warning("database unavailable: %s", error)
                 raise DatabaseUnavailable() from error
             raise

@@ -287,8 +287,9 @@ def _quiet(dbapi_connection) -> bool:
         if pgconn.status != pq.ConnStatus.OK or \
                 pgconn.transaction_status != pq.TransactionStatus.IDLE:
             return False
-        readable, _, _ = select.select([pgconn.socket], [], [], 0)
-        return not readable
+        poller = select.poll()  # (select() fails for descriptors above 1023)
+        poller.register(pgconn.socket, select.POLLIN)
+        return not poller.poll(0)
     except Exception:  # noqa: BLE001 - not a psycopg connection, closed socket...: ping it
         return False
 

@@ -167,21 +167,28 @@ class Server:
         return group_cpu_seconds(self.proc.pid)
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(10)
-        with contextlib.suppress(OSError):
-            os.unlink(self.log.name)
+        stop_group(self.proc, grace=20, files=(self.log.name,))
 
     def __enter__(self):
         return self.wait_ready()
 
     def __exit__(self, *exc):
         self.stop()
+
+
+def stop_group(proc: subprocess.Popen, *, grace: float, files=()) -> None:
+    """Stop a server started with ``start_new_session=True``: SIGTERM to its process group,
+    SIGKILL after ``grace`` seconds; then remove its temporary ``files``."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+    for path in files:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
 
 
 def group_cpu_seconds(pgid: int) -> float:

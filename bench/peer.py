@@ -12,14 +12,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
 import urllib.request
 from pathlib import Path
 
-from bench.common import free_port, group_cpu_seconds
+from bench.common import free_port, group_cpu_seconds, stop_group
 
 PEER_DIR = Path(__file__).resolve().parent / "peer"
 PACKAGE = PEER_DIR / "node_modules" / "oidc-provider" / "package.json"
@@ -79,18 +78,7 @@ class Peer:
         return group_cpu_seconds(self.proc.pid)
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(10)
-        for path in (self.log.name, self._clients.name):
-            try:
-                os.unlink(path)
-            except OSError:
-                pass
+        stop_group(self.proc, grace=10, files=(self.log.name, self._clients.name))
 
     def __enter__(self):
         try:

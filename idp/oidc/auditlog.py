@@ -20,6 +20,7 @@ from sqlalchemy import insert, select
 
 from ..errors import DatabaseUnavailable
 from ..store import audit
+from ..store.db import PG_UNAVAILABLE
 from ..store.models import AuditEvent
 
 MAX_BATCH = 256
@@ -181,7 +182,10 @@ class _PgWriter:
                 conn.commit()
         except psycopg.Error as exc:
             self._discard()
-            if isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError)):
+            # A standby, or a primary demoted by a failover manager, refuses writes with
+            # SQLSTATE 25006: the database does not take writes now (503), not a bug (500).
+            if isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError)) or \
+                    getattr(exc, "sqlstate", None) in PG_UNAVAILABLE:
                 raise DatabaseUnavailable() from exc
             raise
         except BaseException:

@@ -3,17 +3,25 @@ from __future__ import annotations
 
 import time
 
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ..store.models import Consent
 
 
 def has_consent(ctx, subject: str, client_id: str, scope: str) -> bool:
-    with ctx.db.session(write=False) as s:
-        row = s.get(Consent, (subject, client_id))
-        if row is None or row.expires_at <= time.time():
-            return False
-        return set(scope.split()) <= set((row.scope or "").split())
+    # Every /authorize of a signed-in user asks: no ORM (on PostgreSQL, no Core either).
+    if ctx.db.dialect == "postgresql":
+        row = ctx.db.pg_statement("SELECT scope, expires_at FROM consents WHERE subject = %s "
+                                  "AND client_id = %s", (subject, client_id), fetch=True)
+    else:
+        table = Consent.__table__
+        with ctx.db.connect(write=False) as conn:
+            row = conn.execute(select(table.c.scope, table.c.expires_at).where(
+                table.c.subject == subject, table.c.client_id == client_id)).first()
+    if row is None or row.expires_at <= time.time():
+        return False
+    return set(scope.split()) <= set((row.scope or "").split())
 
 
 def remember_consent(ctx, subject: str, client_id: str, scope: str) -> None:

@@ -87,8 +87,8 @@ class CodeGrant(grants.AuthorizationCodeGrant):
                               claims_request=data.get("claims_request"))
         client = self.request.client
         ttl = client.ttl("refresh_token_ttl", self.ctx.settings.refresh_token_ttl)
-        self.ctx.grant_store.create(data["grant_id"], client.client_id, principal,
-                                    data["scope"], ttl)
+        # Stored by Provider.generate_token with the first refresh token, in one transaction.
+        principal.pending_grant = (client.client_id, data["scope"], ttl)
         return principal
 
 
@@ -132,7 +132,8 @@ class RefreshGrant(grants.RefreshTokenGrant):
 
     def authenticate_refresh_token(self, refresh_token):
         ctx = self.ctx
-        row = ctx.grant_store.find_refresh_token(refresh_token)
+        both = ctx.grant_store.find_refresh_token_and_grant(refresh_token)
+        row, found = both if both is not None else (None, None)
         if row is None or row.revoked_at is not None:
             return None
         if row.used_at is not None:
@@ -144,8 +145,7 @@ class RefreshGrant(grants.RefreshTokenGrant):
             return None
         if row.expires_at <= time.time():
             return None
-        found = ctx.grant_store.principal(row.grant_id)
-        if found is None:
+        if found is None:  # the grant is gone, revoked or expired
             return None
         principal, client_id, scope = found
         if client_id != row.client_id:

@@ -102,7 +102,17 @@ class Provider:
         token = {"access_token": access_token, "token_type": "Bearer", "expires_in": ttl}
         if scope:
             token["scope"] = scope
-        if user is not None and include_refresh_token and user.grant_id:
+        if user is not None and user.pending_grant is not None:
+            # A code redemption: the grant and its first refresh token, one transaction.
+            client_id, grant_scope, grant_ttl = user.pending_grant
+            refresh = self.grant_store.create(
+                user.grant_id, client_id, user, grant_scope, grant_ttl,
+                refresh_ttl=(client.ttl("refresh_token_ttl", self.settings.refresh_token_ttl)
+                             if include_refresh_token else None), refresh_scope=scope)
+            user.pending_grant = None
+            if refresh is not None:
+                token["refresh_token"] = refresh
+        elif user is not None and include_refresh_token and user.grant_id:
             token["refresh_token"] = self.refresh_token_for(client, user.grant_id, scope)
         return token
 
@@ -136,6 +146,19 @@ def _claimed_client_id():
     return None
 
 
+ONE_METHOD = "use one client authentication method per request (RFC 6749 section 2.3)"
+
+
+def several_auth_methods(req) -> bool:
+    """RFC 6749 section 2.3: "The client MUST NOT use more than one authentication method in
+    each request."  Credentials in HTTP Basic, a ``client_secret`` and a client assertion
+    (RFC 7523) in the body are three methods; a ``client_id`` alone in the body is not one."""
+    methods = (req.headers.get("Authorization", "")[:6].lower() == "basic ",
+               "client_secret" in req.form,
+               "client_assertion" in req.form or "client_assertion_type" in req.form)
+    return sum(methods) > 1
+
+
 def safe_description(text: str, limit: int = 200) -> str:
     """An ``error_description`` RFC 6749 section 5.2 allows (%x20-21 / %x23-5B / %x5D-7E).
 
@@ -163,7 +186,15 @@ class OidcServer(AuthorizationServer):
         from flask import request as flask_request
         if not flask_request.form.get("grant_type"):
             return self.handle_error_response(None, InvalidRequestError("grant_type is missing"))
+        if several_auth_methods(flask_request):
+            return self.handle_error_response(None, InvalidRequestError(ONE_METHOD))
         return super().create_token_response(request)
+
+    def create_endpoint_response(self, name, request=None):
+        from flask import request as flask_request
+        if several_auth_methods(flask_request):
+            return self.handle_error_response(None, InvalidRequestError(ONE_METHOD))
+        return super().create_endpoint_response(name, request)
 
     def get_token_grant(self, request):
         try:

@@ -117,6 +117,7 @@ def authorize():
     session = provider.sessions.get(request.cookies.get(COOKIE))
     back = {"redirect_uri": txn.redirect_uri, "state": txn.state}
     if "login" not in txn.prompt and az.session_satisfies(provider, txn, session, client):
+        # (idp.ops.oidc_fastpath answers this branch, the common one, without Flask)
         if not az.needs_consent(provider, txn, session.subject):
             return redirect(az.issue_code(provider, txn, session), 302)
         if "none" in txn.prompt:
@@ -168,34 +169,44 @@ def _form_only():
 def userinfo():
     provider = ctx()
     try:
-        token = _bearer()
-        claims = provider.minter.decode(token, typ="at+jwt")
-        if provider.store.get("revoked-jti:" + claims["jti"]) is not None:
-            raise Unauthorized("the access token was revoked")
-        if claims.get("sid") and provider.sessions.ended(claims["sid"]):
-            raise Unauthorized("the session of this access token has ended")
-        found = provider.grant_store.principal(claims.get("gid")) if claims.get("gid") else None
-        if found is None:
-            raise Unauthorized("the access token is not bound to an active user grant")
-        if "openid" not in claims.get("scope", "").split():
-            raise Unauthorized("the access token lacks the openid scope", error="insufficient_scope",
-                               status=403)
-        principal, client_id, _ = found
-        client = provider.clients.active(client_id)
-        if client is None:
-            raise Unauthorized("the client of this access token is disabled")
+        out = userinfo_claims(provider, _bearer())
     except Unauthorized as exc:
         # RFC 6750 section 3.1: no error code when the request carried no token at all.
         exc.headers["WWW-Authenticate"] = "Bearer" if isinstance(exc, MissingToken) else (
             f'Bearer error="{exc.error}", error_description="{exc.description}"')
         raise
+    response = Response(json.dumps(out), mimetype="application/json")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def userinfo_claims(provider, token: str) -> dict:
+    """The claims ``/userinfo`` releases for an access token; ``Unauthorized`` otherwise.
+
+    Every check of the endpoint is here (signature, issuer, expiry and type of the token, its
+    revocation, the end of its session, its grant, the openid scope, the client), so the view
+    and ``idp.ops.oidc_fastpath`` answer from the same code.
+    """
+    claims = provider.minter.decode(token, typ="at+jwt")
+    if provider.store.get("revoked-jti:" + claims["jti"]) is not None:
+        raise Unauthorized("the access token was revoked")
+    if claims.get("sid") and provider.sessions.ended(claims["sid"]):
+        raise Unauthorized("the session of this access token has ended")
+    found = provider.grant_store.principal(claims.get("gid")) if claims.get("gid") else None
+    if found is None:
+        raise Unauthorized("the access token is not bound to an active user grant")
+    if "openid" not in claims.get("scope", "").split():
+        raise Unauthorized("the access token lacks the openid scope", error="insufficient_scope",
+                           status=403)
+    principal, client_id, _ = found
+    client = provider.clients.active(client_id)
+    if client is None:
+        raise Unauthorized("the client of this access token is disabled")
     out = release(principal.claims, claims["scope"], client, target="userinfo",
                   claims_request=principal.claims_request,
                   mask_keep=provider.settings.id_number_mask_keep)
     out["sub"] = claims["sub"]
-    response = Response(json.dumps(out), mimetype="application/json")
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return out
 
 
 class MissingToken(Unauthorized):

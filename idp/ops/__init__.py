@@ -1,5 +1,6 @@
 """Operations: health and readiness probes, Prometheus metrics, request ids and structured
-logs, rate limits, a cache for the public documents and the client-credentials fast path
+logs, rate limits, a cache for the public documents, the client-credentials fast path and the
+signed-in user's authorize / userinfo fast path
 (DESIGN section 10).
 
 ``init_app(app)`` wires all of them; each module also works on its own.
@@ -8,9 +9,10 @@ from __future__ import annotations
 
 
 def init_app(app) -> None:
-    from . import fastpath, health, metrics, ratelimit, reqlog, token_fastpath
+    from . import fastpath, health, metrics, oidc_fastpath, ratelimit, reqlog, token_fastpath
 
-    token_fastpath.install(app)  # first, so that ProxyFix (reqlog) wraps it
+    token_fastpath.install(app)  # first, so that ProxyFix (reqlog) wraps them
+    oidc_fastpath.install(app)
     reqlog.init_app(app)
     metrics.init_app(app)
     ratelimit.init_app(app)

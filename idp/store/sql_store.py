@@ -20,7 +20,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from ..errors import StoreUnavailable
-from .db import Database, is_unavailable
+from .db import Database, check_liveness, is_unavailable
 from .ephemeral import DEFAULT_PREFIX, check_ttl
 from .models import Ephemeral
 
@@ -49,10 +49,10 @@ class SqlStore:
             # per-checkout isolation switch, and skips the WAL flush per write.  Losing the
             # last few ms of short-lived writes in a server crash is acceptable here (Redis
             # without fsync makes the same trade); durable tables keep full durability.
-            self._engine = create_engine(
-                database.url, pool_pre_ping=True, isolation_level="AUTOCOMMIT",
+            self._engine = check_liveness(create_engine(
+                database.url, isolation_level="AUTOCOMMIT",
                 pool_size=pool_size, max_overflow=2 * pool_size,
-                connect_args={"options": "-c synchronous_commit=off"})
+                connect_args={"options": "-c synchronous_commit=off"}))
             self._insert = postgresql.insert
 
     # -- plumbing ----------------------------------------------------------------------

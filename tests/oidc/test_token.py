@@ -151,6 +151,46 @@ def test_client_secret_basic_client_cannot_use_post(rp, client):
     _error(client.post("/token", data=data), 401, "invalid_client")
 
 
+@pytest.mark.parametrize("grant", ["authorization_code", "client_credentials", "introspect"])
+@pytest.mark.parametrize("extra", [
+    {"client_secret": "SECRET"},  # Basic and client_secret_post at once
+    {"client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+     "client_assertion": "a.b.c"},  # Basic and private_key_jwt at once
+])
+def test_two_authentication_methods_are_invalid_request(app, rp, client, grant, extra):
+    """RFC 6749 section 2.3: a client MUST NOT use more than one authentication method in a
+    request; the request is refused even when each method alone would have passed."""
+    extra = {k: (rp.secret if v == "SECRET" else v) for k, v in extra.items()}
+    if grant == "introspect":
+        resp = client.post("/introspect", data={"token": "x", "client_id": rp.client_id, **extra},
+                           headers=rp.auth())
+    elif grant == "client_credentials":
+        resp = client.post("/token", data={"grant_type": "client_credentials", **extra},
+                           headers=rp.auth())
+    else:
+        cb = rp.login()
+        resp = rp.token(cb["code"], client_id=rp.client_id, **extra)
+        ok = rp.token(cb["code"])  # the refused request did not use the code up
+        assert ok.status_code == 200, ok.get_data(as_text=True)
+    body = _error(resp, 400, "invalid_request")
+    assert "RFC 6749 section 2.3" in body["error_description"]
+
+
+def test_client_secret_and_assertion_in_the_body_are_invalid_request(app, client):
+    rp = RP(app, client, token_endpoint_auth_method="client_secret_post")
+    resp = client.post("/token", data={
+        "grant_type": "client_credentials", "client_id": rp.client_id, "client_secret": rp.secret,
+        "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        "client_assertion": "a.b.c"})
+    _error(resp, 400, "invalid_request")
+
+
+def test_basic_with_client_id_in_the_body_is_one_method(rp):
+    cb = rp.login()
+    resp = rp.token(cb["code"], client_id=rp.client_id)  # RFC 6749 4.1.3 allows client_id here
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+
+
 def test_public_client_with_pkce_needs_no_secret(app, client):
     rp = RP(app, client, token_endpoint_auth_method="none")
     assert rp.secret is None

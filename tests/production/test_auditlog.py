@@ -87,6 +87,29 @@ def test_postgres_outage_fails_the_waiters_and_heals():
         db.dispose()
 
 
+@pytest.mark.postgres
+def test_a_read_only_postgres_is_database_unavailable():
+    """A standby (or a demoted primary) answers the insert with SQLSTATE 25006: the waiters
+    get DatabaseUnavailable (a 503), not the driver's error (a 500), and a writable server
+    heals the writer."""
+    with pg_database() as url:
+        db = Database(url)
+        db.upgrade()
+        log = AuditLog(db)
+        log.append(event="token", outcome="success")
+        good = log._pg.conninfo
+        log._pg._discard()
+        sep = "&" if "?" in good else "?"
+        log._pg.conninfo = good + sep + "options=-c%20default_transaction_read_only%3Don"
+        with pytest.raises(DatabaseUnavailable):
+            log.append(event="token", outcome="success")
+        log._pg.conninfo = good
+        log.append(event="token", outcome="success")
+        _check(db, 2)
+        log._pg._discard()
+        db.dispose()
+
+
 def test_a_failed_commit_reaches_every_waiter(tmp_path):
     db = Database(f"sqlite:///{tmp_path / 'a.sqlite3'}")
     db.upgrade()

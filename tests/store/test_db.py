@@ -80,3 +80,60 @@ def test_programming_errors_are_not_hidden(db):
         with db.session() as s:
             s.execute(text("SELECT * FROM no_such_table"))
     assert not isinstance(info.value, DatabaseUnavailable)
+
+
+# -- PostgreSQL: the pool's liveness check and the direct statements -------------------------
+def _terminate_backends(url: str) -> int:
+    """Kill every server process of this database (a restart or failover, seen from a pool)."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+    admin = make_url(url).set(drivername="postgresql", database="postgres")
+    name = make_url(url).database
+    with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as conn:
+        return len(conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                "WHERE datname = %s AND pid <> pg_backend_pid()",
+                                (name,)).fetchall())
+
+
+@pytest.mark.postgres
+def test_pooled_connections_killed_by_the_server_are_replaced_at_checkout():
+    """What pool_pre_ping did: a connection the server closed (restart, failover, idle
+    kill) is found dead when it is taken from the pool and replaced, so no request fails;
+    here for connections back in the pool a moment ago, which are checked locally."""
+    from tests.helpers.pg import pg_database
+    with pg_database() as url:
+        database = Database(url)
+        for _ in range(2):
+            with database.session() as s:
+                assert s.execute(text("SELECT 1")).scalar() == 1
+            assert database.pg_statement("SELECT 1 AS one", (), fetch=True).one == 1
+            assert _terminate_backends(url) >= 2
+            time.sleep(0.2)  # the FATAL message and the close reach our sockets
+        with database.session() as s:
+            assert s.execute(text("SELECT 1")).scalar() == 1
+        with database.connect(write=False) as conn:
+            assert conn.execute(text("SELECT 1")).scalar() == 1
+        assert database.pg_statement("SELECT 2 AS two", (), fetch=True).two == 2
+        database.dispose()
+
+
+@pytest.mark.postgres
+def test_direct_statements_map_outages_and_keep_bugs():
+    from tests.helpers.pg import pg_database
+    with pg_database() as url:
+        database = Database(url)
+        database.upgrade()
+        assert database.pg_statement("UPDATE clients SET client_name = 'x' WHERE false", ()) == 0
+        with pytest.raises(Exception) as info:
+            database.pg_statement("SELECT * FROM no_such_table", (), fetch=True)
+        assert not isinstance(info.value, DatabaseUnavailable)
+        # A server that takes no writes (standby, demoted primary: SQLSTATE 25006) is a 503.
+        # (one connection in the pool, so the second statement runs on the first's)
+        database.pg_statement("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY", ())
+        with pytest.raises(DatabaseUnavailable):
+            database.pg_statement("UPDATE clients SET client_name = 'x' WHERE false", ())
+        database.dispose()
+    unreachable = Database(f"postgresql://postgres@127.0.0.1:{_closed_port()}/postgres")
+    with pytest.raises(DatabaseUnavailable):
+        unreachable.pg_statement("SELECT 1", ())
+    unreachable.dispose()

@@ -222,15 +222,16 @@ def assess(frames: Sequence[np.ndarray], faces: Sequence, times_ms: Sequence[flo
             size = float(np.linalg.norm(plane))
             rows.append({"frame": j, "plane": size, "ring_res": ring_res, "turn": turns[j],
                          "depth": float(smooth @ plane) / max(size, 1e-9) ** 2})
-            far.append((float(np.median(np.linalg.norm(pos - start, axis=1))), g1, guess, pos, alive))
+            far.append((float(np.median(np.linalg.norm(pos - start, axis=1))), j, pos, alive))
     timings["track"] = (time.perf_counter() - t) * 1000
 
     counted = [r for r in rows if r["plane"] >= cfg.plane_min]
     depth = float(np.quantile([r["depth"] for r in counted], cfg.depth_quantile)) if counted else 0.0
     coupled, n_bg = float("nan"), 0
     if far and len(bg):   # face vs background at the frame where the face texture moved most
-        _, g1, guess, pos, alive = max(far, key=lambda x: x[0])
-        bg_pos, bg_alive = flow.track_pair(g0, g1, bg, None, cfg.window, cfg.levels, cfg.fb_px)
+        _, j, pos, alive = max(far, key=lambda x: x[0])
+        bg_pos, bg_alive = flow.track_pair(g0, flow.grey(frames[j], scale), bg, None, cfg.window,
+                                           cfg.levels, cfg.fb_px)
         n = len(start)
         sel = np.arange(n + len(bg)) < n
         coupled, n_bg = _bg_coupling(np.vstack([start, bg]), np.vstack([pos, bg_pos]),

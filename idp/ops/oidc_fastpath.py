@@ -25,8 +25,6 @@ and the full path's business (``token_fastpath``): a redeemed code must never be
 from __future__ import annotations
 
 import json
-import logging
-import secrets
 import time
 from urllib.parse import parse_qsl
 
@@ -34,11 +32,10 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.http import parse_cookie
 from werkzeug.utils import redirect
 
-from ..web import CSP
+from ..web import security_headers
 from . import metrics
-from .reqlog import HEADER, _SANE, access_log
+from .reqlog import HEADER, access_line, sane_id
 
-log = logging.getLogger(__name__)
 MAX_QUERY = 8192
 
 
@@ -47,11 +44,7 @@ class SignedInFastPath:
         self.wsgi_app = wsgi_app
         self.provider = provider
         self.on_request = on_request  # e.g. the audit checkpointer's wake(), a before_request hook
-        security = [("Content-Security-Policy", CSP), ("X-Content-Type-Options", "nosniff"),
-                    ("X-Frame-Options", "DENY"), ("Referrer-Policy", "no-referrer")]
-        if hsts:
-            security.append(("Strict-Transport-Security", "max-age=31536000"))
-        self._security = security
+        self._security = security_headers(hsts)
         from ..oidc import authorize, views
         from ..oidc.sessions import COOKIE
         self._az, self._views, self._cookie = authorize, views, COOKIE
@@ -73,9 +66,7 @@ class SignedInFastPath:
         if answer is None:
             return self.wsgi_app(environ, start_response)
         status, headers, body = answer
-        rid = environ.get("HTTP_X_REQUEST_ID", "")
-        if not _SANE.match(rid):
-            rid = secrets.token_hex(16)
+        rid = sane_id(environ.get("HTTP_X_REQUEST_ID", ""))
         start_response(status, headers + [(HEADER, rid)] + self._security)
         if self.on_request is not None:
             self.on_request()
@@ -83,10 +74,7 @@ class SignedInFastPath:
         requests.inc()
         elapsed = time.perf_counter() - started
         latency.observe(elapsed)
-        if access_log.isEnabledFor(logging.INFO):
-            access_log.info("GET %s %s", path, code, extra={
-                "request_id": rid, "method": "GET", "route": path, "status": code,
-                "duration_ms": round(elapsed * 1000, 2), "remote_addr": environ.get("REMOTE_ADDR")})
+        access_line("GET", path, code, rid, round(elapsed * 1000, 2), environ.get("REMOTE_ADDR"))
         return [body]
 
     def _authorize(self, environ):

@@ -34,9 +34,21 @@ def request_id() -> str | None:
     return g.get("request_id")
 
 
-def _incoming_id() -> str:
-    value = request.headers.get(HEADER, "")
+def sane_id(value: str) -> str:
+    """``value`` when it is a sane request id, else a random one."""
     return value if _SANE.match(value) else secrets.token_hex(16)
+
+
+def _incoming_id() -> str:
+    return sane_id(request.headers.get(HEADER, ""))
+
+
+def access_line(method: str, route: str, status: int, rid: str, duration_ms, remote_addr) -> None:
+    """The one access line of a request (the app's and the fast paths' alike)."""
+    if access_log.isEnabledFor(logging.INFO):
+        access_log.info("%s %s %s", method, route, status, extra={
+            "request_id": rid, "method": method, "route": route, "status": status,
+            "duration_ms": duration_ms, "remote_addr": remote_addr})
 
 
 class RequestIdFilter(logging.Filter):
@@ -102,8 +114,5 @@ def init_app(app) -> None:
             started = g.get("request_started")
             ms = round((time.perf_counter() - started) * 1000, 2) if started else None
             route = request.url_rule.rule if request.url_rule else "-"
-            access_log.info("%s %s %s", request.method, route, response.status_code,
-                            extra={"request_id": rid, "method": request.method, "route": route,
-                                   "status": response.status_code, "duration_ms": ms,
-                                   "remote_addr": request.remote_addr})
+            access_line(request.method, route, response.status_code, rid, ms, request.remote_addr)
         return response

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import io
 import logging
-import secrets
 import time
 from urllib.parse import parse_qsl
 
@@ -43,9 +42,9 @@ from authlib.oauth2.rfc6749 import OAuth2Request
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
 from werkzeug.datastructures import EnvironHeaders
 
-from ..web import CSP
+from ..web import security_headers
 from . import metrics
-from .reqlog import HEADER, _SANE, access_log
+from .reqlog import HEADER, access_line, sane_id
 
 log = logging.getLogger(__name__)
 MAX_BODY = 4096
@@ -62,11 +61,7 @@ class ClientCredentialsFastPath:
         self.json_dumps = json_dumps
         headers = [("Content-Type", "application/json"), ("Cache-Control", "no-store"),
                    ("Pragma", "no-cache")]
-        security = [("Content-Security-Policy", CSP), ("X-Content-Type-Options", "nosniff"),
-                    ("X-Frame-Options", "DENY"), ("Referrer-Policy", "no-referrer")]
-        if hsts:
-            security.append(("Strict-Transport-Security", "max-age=31536000"))
-        self._head, self._security = headers, security
+        self._head, self._security = headers, security_headers(hsts)
         # Label lookups cost more than the increments: bind the children once.
         self._requests = metrics.REQUESTS.labels("oidc.token", "POST", "200")
         self._latency = metrics.LATENCY.labels("oidc.token")
@@ -87,19 +82,14 @@ class ClientCredentialsFastPath:
         if token is None:
             return self.wsgi_app(environ, start_response)
         payload = self.json_dumps(token).encode()
-        rid = environ.get("HTTP_X_REQUEST_ID", "")
-        if not _SANE.match(rid):
-            rid = secrets.token_hex(16)
+        rid = sane_id(environ.get("HTTP_X_REQUEST_ID", ""))
         start_response("200 OK", self._head + [("Content-Length", str(len(payload))),
                                                (HEADER, rid)] + self._security)
         self._requests.inc()
         self._tokens.inc()
         elapsed = time.perf_counter() - started
         self._latency.observe(elapsed)
-        if access_log.isEnabledFor(logging.INFO):
-            access_log.info("POST /token 200", extra={
-                "request_id": rid, "method": "POST", "route": "/token", "status": 200,
-                "duration_ms": round(elapsed * 1000, 2), "remote_addr": environ.get("REMOTE_ADDR")})
+        access_line("POST", "/token", 200, rid, round(elapsed * 1000, 2), environ.get("REMOTE_ADDR"))
         return [payload]
 
     @staticmethod

@@ -199,9 +199,7 @@ class GrantStore:
                     _R.c.revoked_at.is_(None)).values(used_at=now))
                 if result.rowcount != 1:
                     return None
-            conn.execute(insert(_R).values(
-                token_hash=token_hash(token), grant_id=grant_id, client_id=client_id,
-                scope=scope, issued_at=now, expires_at=now + ttl))
+            conn.execute(insert(_R).values(**new))
         return token
 
     def find_refresh_token(self, token):

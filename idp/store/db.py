@@ -36,7 +36,7 @@ _SQLITE_UNAVAILABLE = ("database is locked", "unable to open", "disk i/o error",
                        "database or disk is full", "readonly database", "busy")
 # PostgreSQL states that mean "this server does not take writes now", not a bug: a
 # standby, or a primary demoted by a failover manager, answers writes with 25006.
-PG_UNAVAILABLE = _PG_UNAVAILABLE = frozenset({"25006"})
+PG_UNAVAILABLE = frozenset({"25006"})
 
 
 def normalize_url(url: str) -> str:
@@ -67,7 +67,7 @@ def is_unavailable(error: BaseException) -> bool:
         return True
     if isinstance(error, exc.DBAPIError) and error.connection_invalidated:
         return True
-    if getattr(getattr(error, "orig", None), "sqlstate", None) in _PG_UNAVAILABLE:
+    if getattr(getattr(error, "orig", None), "sqlstate", None) in PG_UNAVAILABLE:
         return True
     if isinstance(error, exc.OperationalError):
         if isinstance(error.orig, sqlite3.Error):
@@ -177,7 +177,7 @@ class Database:
             lost = isinstance(error, (psycopg.OperationalError, psycopg.InterfaceError))
             if lost:
                 fairy.invalidate(error)  # never handed out again
-            if lost or getattr(error, "sqlstate", None) in _PG_UNAVAILABLE:
+            if lost or getattr(error, "sqlstate", None) in PG_UNAVAILABLE:
                 log.warning("database unavailable: %s", error)
                 raise DatabaseUnavailable() from error
             raise

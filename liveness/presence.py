@@ -58,7 +58,6 @@ class PresenceSettings:
     iod_px: float = 160.0          # analysis scale cap: inter-ocular distance in pixels
     max_hops: int = 90             # frames tracked per direction at most (cost bound)
     stride: int = 1                # track every stride-th frame
-    track_turn: float = 0.0        # frames turned less than this (IOD) are not tracked
     max_points: int = 100
     min_faces: int = 8             # frames with one face needed at all
     turn_min: float = 0.08         # nose-vs-eyes change (IOD) the clip must reach (~10 deg)
@@ -209,7 +208,6 @@ def assess(frames: Sequence[np.ndarray], faces: Sequence, times_ms: Sequence[flo
         # frames after the last turned one could never be evidence: do not pay to track them
         turned_at = [k for k, j in enumerate(seq) if turns[j] >= cfg.turn_frame]
         seq = seq[1:turned_at[-1] + 1] if turned_at else []
-        seq = [j for j in seq if turns[j] >= cfg.track_turn]
         seq = seq[::max(cfg.stride, -(-len(seq) // cfg.max_hops))]       # bounded cost on long clips
         for j in seq:
             guess = _similarity(ref_face.landmarks * scale, faces[j].landmarks * scale)

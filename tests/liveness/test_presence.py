@@ -9,7 +9,6 @@ Skips with a message where ../shared is absent.
 """
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import pytest
 
@@ -19,7 +18,7 @@ from liveness.clip import decode_burst
 from liveness.presence import PresenceResult, PresenceSettings, assess, nose_offset
 from liveness.presence_eval import GENUINE, STILLS, Engine, load_video
 
-from .conftest import SHARED
+from .conftest import SHARED, jpeg
 
 VIDEOS = SHARED / "data" / "videos"
 KINDS = ("perspective_turn", "perspective_nod", "cylinder_turn", "smooth_warp", "tps_turn",
@@ -107,8 +106,7 @@ def test_random_warps_are_refused_by_the_login_decision(pipeline, stills, still)
     refused = {}
     for kind, params, make in attacks.variations(image, box):
         if kind == "smooth_warp":
-            clip = decode_burst([(t, cv2.imencode(".jpg", f, [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes())
-                                 for t, f in make()])
+            clip = decode_burst([(t, jpeg(f)) for t, f in make()])
             result = pipeline.check_clip(clip, GUIDED_ACTIONS)
             refused[str(params)] = (result.live, result.reason)
     assert refused and not any(live for live, _ in refused.values()), refused

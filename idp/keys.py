@@ -264,9 +264,22 @@ class KeyRing:
         return self._private[kid]
 
     def public_key(self, kid: str):
-        """A published key by kid (for verifying tokens this OP issued), or None."""
+        """A published key by kid (for verifying tokens this OP issued), or None.
+
+        A kid this process has not loaded may have been activated on another node since its
+        last load (or another thread is reloading right now, see ``_refresh``): look again,
+        waiting for that reload, before calling the token unknown.  At most every quarter of
+        the cache window, so tokens with made-up kids cannot make each request query the
+        database."""
         self._refresh()
-        return self._private.get(kid)
+        key = self._private.get(kid)
+        if key is None and time.monotonic() - self._loaded_at >= self.cache_seconds / 4:
+            with self._lock:
+                now = time.monotonic()
+                if now - self._loaded_at >= self.cache_seconds / 4:
+                    self._reload(now)
+            key = self._private.get(kid)
+        return key
 
     def history(self) -> tuple[dict, dict]:
         """Every key this OP has held whose file is still in ``keys/`` (published, retired

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import stat
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -181,6 +182,35 @@ def test_two_processes_agree_on_the_active_kid(make_app):
     tokens = rp.tokens()
     info = c2.get("/userinfo", headers={"Authorization": "Bearer " + tokens["access_token"]})
     assert info.status_code == 200
+
+
+def test_a_key_activated_on_another_node_verifies_during_a_reload(make_app):
+    """A token signed with a key another process activated a moment ago verifies here, even
+    when the request arrives while another thread of this process holds the reload (the
+    request would otherwise go on with the keys loaded before the rotation)."""
+    first, second = make_app(), make_app()
+    c1, c2 = first.test_client(), second.test_client()
+    ring = second.extensions["idp"].keyring
+    assert ring.signing_key("RS256") is not None   # loaded before the rotation
+    ring.cache_seconds = 0.2
+    new_rs, _ = first.extensions["idp"].keyring.rotate(activate_in=0)
+    tokens = RP(first, c1).tokens()
+    assert _kid(tokens["access_token"]) == new_rs
+    time.sleep(0.25)  # past this process's cache window
+
+    held = threading.Event()
+
+    def reloading_elsewhere():  # e.g. the audit checkpointer's thread signing a checkpoint
+        with ring._lock:
+            held.set()
+            time.sleep(0.3)
+
+    other = threading.Thread(target=reloading_elsewhere)
+    other.start()
+    held.wait(5)
+    info = c2.get("/userinfo", headers={"Authorization": "Bearer " + tokens["access_token"]})
+    other.join()
+    assert info.status_code == 200, info.get_data(as_text=True)
 
 
 def test_keys_folder_is_kept_out_of_git():

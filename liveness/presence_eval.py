@@ -2,7 +2,8 @@
 
     python -m liveness.presence_eval [--models models] [--shared ../shared] [--quick] [--json]
 
-Genuine side: the real clips in ``<shared>/data/videos`` decoded at 15 fps (longer side 640),
+Genuine side: the real clips in ``<shared>/data/videos`` and in the project's own
+``data/videos`` (more LivePortrait clips, MIT: see its SOURCES.tsv) decoded at 15 fps (longer side 640),
 each as its segment of at most 12 s (the clip limit) where the person moves, plus every 3-s
 window (step 2 s) of those clips for the per-statistic margins.  Attack side: every kind and
 parameter variation of ``liveness.attacks`` applied to every still in
@@ -26,9 +27,16 @@ from . import attacks
 from .presence import PresenceSettings, assess
 
 # (clip, first second, expected reason): the segment of <= 12 s used as "the clip".  lp_d6's
-# turns come late (26-33 s), so its segment is its end; lp_d0 and lp_d13 barely move.
+# turns come late (26-33 s), so its segment is its end; lp_d0 and lp_d13 barely move.  The
+# project's own clips (``data/videos``): lp_d11 (a child, talking) and lp_d14 (a face filter,
+# winks) turn; lp_d10, lp_d19 and lp_d20 move their faces (talking, expressions) but their
+# heads turn less than ``turn_min`` (refined landmarks: 0.067, 0.029, 0.028 IOD).
 GENUINE = [("lp_d3", 0.0, None), ("lp_d12", 0.0, None), ("lp_d9", 0.0, None), ("lp_d6", 21.5, None),
-           ("lp_d0", 0.0, "no_depth_motion"), ("lp_d13", 0.0, "no_depth_motion")]
+           ("lp_d11", 0.0, None), ("lp_d14", 0.0, None),
+           ("lp_d0", 0.0, "no_depth_motion"), ("lp_d13", 0.0, "no_depth_motion"),
+           ("lp_d10", 0.0, "no_depth_motion"), ("lp_d19", 0.0, "no_depth_motion"),
+           ("lp_d20", 0.0, "no_depth_motion")]
+PROJECT_VIDEOS = Path(__file__).resolve().parents[1] / "data" / "videos"
 STILLS = ("live_T1", "spoof_print_F1", "spoof_screen_F2", "obama_1", "obama_2", "biden_1", "biden_2")
 SEGMENT_S = 12.0
 WINDOW_S, WINDOW_STEP_S = 3.0, 2.0
@@ -59,6 +67,12 @@ class Engine:
             found = self.detector.detect(frame)
             out.append(self.detector.refine(frame, found[0]) if len(found) == 1 else None)
         return out
+
+
+def video_path(shared_videos, name: str) -> Path:
+    """A real clip by name: the project's ``data/videos`` first, then the shared folder."""
+    own = PROJECT_VIDEOS / f"{name}.mp4"
+    return own if own.is_file() else Path(shared_videos) / f"{name}.mp4"
 
 
 def load_video(path, fps: float = 15.0, max_side: int = 640, start_s: float = 0.0,
@@ -124,7 +138,7 @@ def evaluate(models_dir, shared_dir, quick: bool = False, settings: PresenceSett
     videos, faces_dir = Path(shared_dir) / "data" / "videos", Path(shared_dir) / "data" / "faces"
     rows = []
     for name, start, expected in GENUINE:
-        times, frames = load_video(videos / f"{name}.mp4", start_s=start)
+        times, frames = load_video(video_path(videos, name), start_s=start)
         faces = engine.faces(frames)
         res = assess(frames, faces, times, engine.mesh, settings)
         rows.append({"side": "genuine", "case": name, "kind": "clip", "expected": expected,
@@ -132,7 +146,7 @@ def evaluate(models_dir, shared_dir, quick: bool = False, settings: PresenceSett
                      "ms": res.timings_ms.get("total", 0.0)})
         log(f"genuine {name:<8} clip   -> {res.reason or 'pass':<16} {_fmt(res.scores)}")
         if expected is None and not quick:
-            full_t, full_f = load_video(videos / f"{name}.mp4", max_s=40.0)
+            full_t, full_f = load_video(video_path(videos, name), max_s=40.0)
             for w_start, wt, wf, wfa in windows(full_t, full_f, engine.faces(full_f)):
                 r = assess(wf, wfa, wt, engine.mesh, settings)
                 rows.append({"side": "genuine", "case": f"{name}@{w_start:.0f}s", "kind": "window",

@@ -1,8 +1,9 @@
 """The 3-D presence decision (liveness/presence.py) on real clips and on attack clips built
 from the shared stills (liveness/attacks.py): real models, real footage.
 
-Genuine side: the real clips in ../shared/data/videos (segments of at most 12 s, decoded at
-15 fps) pass, and the two people who barely move get ``no_depth_motion``.  Attack side: every
+Genuine side: the real clips in ../shared/data/videos and the project's data/videos
+(segments of at most 12 s, decoded at 15 fps) of people who turn pass, and the people whose
+heads barely turn get ``no_depth_motion``.  Attack side: every
 attack kind, made from every shared still, is refused, and so is every parameter variation
 (angles, speeds, swings, noise, JPEG, hand shake, a print held over a room) of one still.
 Skips with a message where ../shared is absent.
@@ -16,7 +17,7 @@ from liveness import attacks
 from liveness.challenge import GUIDED_ACTIONS
 from liveness.clip import decode_burst
 from liveness.presence import PresenceResult, PresenceSettings, assess, nose_offset
-from liveness.presence_eval import GENUINE, STILLS, Engine, load_video
+from liveness.presence_eval import GENUINE, STILLS, Engine, load_video, video_path
 
 from .conftest import SHARED, jpeg
 
@@ -32,7 +33,7 @@ def engine(models_dir):
 
 @pytest.fixture(scope="module")
 def videos():
-    if not all((VIDEOS / f"{name}.mp4").is_file() for name, _, _ in GENUINE):
+    if not all(video_path(VIDEOS, name).is_file() for name, _, _ in GENUINE):
         pytest.skip(f"shared real clips not found in {VIDEOS} (set IDP_SHARED_DIR)")
     return VIDEOS
 
@@ -49,7 +50,7 @@ STILL_PEOPLE = [(n, s) for n, s, e in GENUINE if e is not None]
 
 @pytest.mark.parametrize("name,start", MOVING)
 def test_real_head_turning_passes(engine, videos, name, start):
-    times, frames = load_video(videos / f"{name}.mp4", start_s=start)
+    times, frames = load_video(video_path(videos, name), start_s=start)
     result = _decide(engine, times, frames)
     assert result.passed and result.reason is None, result.scores
     assert result.scores["depth_frames"] >= 6 and result.scores["depth"] >= 0.45
@@ -59,7 +60,7 @@ def test_real_head_turning_passes(engine, videos, name, start):
 
 @pytest.mark.parametrize("name,start", STILL_PEOPLE)
 def test_real_person_not_turning_gets_no_depth_motion(engine, videos, name, start):
-    times, frames = load_video(videos / f"{name}.mp4", start_s=start)
+    times, frames = load_video(video_path(videos, name), start_s=start)
     result = _decide(engine, times, frames)
     assert not result.passed and result.reason == "no_depth_motion", result.scores
 

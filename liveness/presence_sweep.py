@@ -1,0 +1,140 @@
+"""The sweep behind the 3-D check's thresholds, through the login's own path.
+
+    python -m liveness.presence_sweep [--models models] [--shared ../shared] [--json FILE]
+
+Genuine side: every 4-s window, one every second, of every real clip (``../shared/data/videos``
+and the project's ``data/videos``), sent as the camera page sends a clip (JPEG frames, quality
+88, longer side <= 640) and decoded, tracked and judged exactly as a login's clip is
+(``decode_burst``, the YuNet track at ``clip_det_side``, ``presence.assess``).  Windows whose
+landmark turn reaches ``turn_min`` are the ones that count: a person who did not turn is
+refused by the movement checks, rightly.  Attack side: every variation of
+``liveness.attacks`` made from four stills (one of them a photographed print), the same way.
+
+Prints the share of turning windows that pass, per person; the attack clips that pass (the
+random thin-plate warps, a digital-injection kind, apart); and the ``depth`` statistic's
+margin: its 10th/25th/50th percentile over genuine windows with enough counted frames
+against its largest value over attack clips.  ~2 minutes on one core.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from . import attacks
+from .clip import decode_burst
+from .evaluate import read_frames
+from .presence import PresenceSettings, assess
+from .presence_eval import GENUINE, video_path
+from .track import follow
+
+WINDOW_S, STEP_S = 4.0, 1.0
+STILLS = ("live_T1", "obama_1", "biden_1", "spoof_print_F1")
+JPEG_QUALITY = 88
+
+
+def _burst(frames) -> list[tuple[float, bytes]]:
+    return [(t, cv2.imencode(".jpg", f, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])[1].tobytes())
+            for t, f in frames]
+
+
+def _fit(image: np.ndarray, side: int = 640) -> np.ndarray:
+    s = side / max(image.shape[:2])
+    return image if s >= 1 else cv2.resize(image, None, fx=s, fy=s, interpolation=cv2.INTER_AREA)
+
+
+def judge(pipeline, frames, settings: PresenceSettings | None = None) -> dict:
+    """``frames`` ((t_ms, BGR), ...) judged as a login's clip is; the 3-D check's scores."""
+    clip = decode_burst(_burst(frames))
+    track = follow(pipeline.detector, clip, side=pipeline.settings.clip_det_side)
+    result = assess([f.image for f in clip.frames], track.faces, [f.t_ms for f in clip.frames],
+                    pipeline.mesh, settings)
+    return {"passed": result.passed, "reason": result.reason, **result.scores}
+
+
+def genuine_windows(videos: Path):
+    """(clip name, start s, frames) for every window of every real clip."""
+    for name, _, _ in GENUINE:
+        frames = [(t, _fit(image)) for t, image in read_frames(video_path(videos, name))]
+        start = 0.0
+        while frames and start + WINDOW_S <= frames[-1][0] / 1000.0 + 0.05:
+            sel = [(t - start * 1000.0, f) for t, f in frames
+                   if start * 1000.0 <= t < (start + WINDOW_S) * 1000.0]
+            yield name, start, sel
+            start += STEP_S
+
+
+def attack_clips(pipeline, faces: Path):
+    background = attacks.textured_background(seed=1)
+    for still in STILLS:
+        image = cv2.imread(str(faces / f"{still}.jpg"), cv2.IMREAD_COLOR)
+        found = pipeline.detector.detect(image, side=2 * pipeline.settings.det_side)
+        image, box = attacks.fit(image, found[0].box if found else None)
+        for kind, params, make in attacks.variations(image, box, background):
+            yield still, kind, params, make()
+
+
+def run(pipeline, shared: Path, settings: PresenceSettings | None = None, log=print) -> dict:
+    cfg = settings or PresenceSettings()
+    rows = []
+    for name, start, frames in genuine_windows(shared / "data" / "videos"):
+        rows.append({"side": "genuine", "case": f"{name}@{start:.0f}s", "person": name,
+                     **judge(pipeline, frames, cfg)})
+    for still, kind, params, frames in attack_clips(pipeline, shared / "data" / "faces"):
+        row = {"side": "attack", "case": f"{still} {kind} {params}", "kind": kind,
+               **judge(pipeline, frames, cfg)}
+        rows.append(row)
+        if row["passed"]:
+            log(f"attack passed the 3-D check: {row['case']}")
+    return {"rows": rows, "summary": summary(rows, cfg)}
+
+
+def _stat(rows, cfg):
+    return [r["depth"] for r in rows if r.get("depth_frames", 0) >= cfg.depth_frames]
+
+
+def summary(rows, cfg: PresenceSettings) -> dict:
+    turned = [r for r in rows if r["side"] == "genuine" and r.get("turn", 0.0) >= cfg.turn_min]
+    per_person: dict[str, list[int]] = {}
+    for r in turned:
+        per_person.setdefault(r["person"], [0, 0])
+        per_person[r["person"]][0] += bool(r["passed"])
+        per_person[r["person"]][1] += 1
+    warps = [r for r in rows if r["side"] == "attack" and r["kind"] == "smooth_warp"]
+    other = [r for r in rows if r["side"] == "attack" and r["kind"] != "smooth_warp"]
+    g, a = _stat(turned, cfg), _stat(other, cfg)
+    return {
+        "genuine_windows": sum(r["side"] == "genuine" for r in rows),
+        "turning_windows": len(turned), "turning_passed": sum(bool(r["passed"]) for r in turned),
+        "per_person": {k: f"{v[0]}/{v[1]}" for k, v in sorted(per_person.items())},
+        "attack_clips": len(other), "attacks_passed": [r["case"] for r in other if r["passed"]],
+        "random_warps": len(warps), "random_warps_passed": sum(bool(r["passed"]) for r in warps),
+        "depth_genuine_p10_p25_p50": [round(float(v), 3) for v in np.quantile(g, [0.1, 0.25, 0.5])] if g else None,
+        "depth_attack_max": round(max(a), 3) if a else None,
+        "depth_ratio": cfg.depth_ratio,
+    }
+
+
+def main(argv=None) -> int:
+    from .pipeline import LivenessPipeline
+    ap = argparse.ArgumentParser(prog="python -m liveness.presence_sweep", description=__doc__.split("\n")[0])
+    ap.add_argument("--models", default="models")
+    ap.add_argument("--shared", default=str(Path(__file__).resolve().parents[1].parent / "shared"))
+    ap.add_argument("--json", help="also write every row to this file")
+    args = ap.parse_args(argv)
+    t0 = time.perf_counter()
+    result = run(LivenessPipeline.from_dir(args.models, threads=1), Path(args.shared))
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=1, default=str))
+    print(json.dumps(result["summary"], indent=1))
+    print(f"({time.perf_counter() - t0:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

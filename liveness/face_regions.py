@@ -9,12 +9,6 @@ inter-ocular distance (IOD, between the eye centres).  The groups:
   forehead, temples): the surface the nose's parallax is measured against;
 - mouth, lips, jaw and the eyes themselves are left out: they move on their own (talking,
   blinking, expressions) and would look like non-rigid motion.
-
-The face's corners are chosen tile by tile (``flow.tiled_features``, 4 x 4 tiles over the
-face): the strongest corners of a face are its glasses rims, brows and eyelashes, and a
-choice over the whole face left people with smooth skin or glasses with ring points above
-the nose only (measured: 8 of the 14 refused real turning windows of the sweep in
-``liveness.presence``'s notes).
 """
 from __future__ import annotations
 
@@ -60,7 +54,7 @@ def _polygon_mask(shape, pts: np.ndarray, index: list[int]) -> np.ndarray:
 
 
 def face_regions(grey_ref: np.ndarray, mesh_xy: np.ndarray, max_points: int = 180,
-                 nose_points: int = 40, tiles: int = 4) -> FaceRegions:
+                 nose_points: int = 40) -> FaceRegions:
     """Texture points of the face in ``grey_ref`` (analysis scale), given the mesh points
     ``mesh_xy`` (468, 2) at that scale."""
     shape = grey_ref.shape[:2]
@@ -78,7 +72,7 @@ def face_regions(grey_ref: np.ndarray, mesh_xy: np.ndarray, max_points: int = 18
     usable = cv2.bitwise_and(face, cv2.bitwise_not(moving))
     near_nose = np.zeros(shape, np.uint8)
     cv2.circle(near_nose, (int(round(origin[0])), int(round(origin[1]))), int(NOSE_RADIUS * iod), 255, -1)
-    pts = np.vstack([flow.tiled_features(grey_ref, usable, max_points, 0.07 * iod, tiles),
+    pts = np.vstack([flow.features(grey_ref, usable, max_points, 0.07 * iod),
                      flow.features(grey_ref, cv2.bitwise_and(usable, near_nose), nose_points, 0.03 * iod)])
     regions = FaceRegions(pts, np.zeros((len(pts), 2)), np.zeros(len(pts), bool), np.zeros(len(pts), bool),
                           origin, axes, iod)

@@ -19,14 +19,14 @@ Recipe (``assess``):
    (a field fitted to one side only would be extrapolated to the nose).
 3. Parallax, per used frame: two fields are fitted to the ring's displacements and
    evaluated at the nose texture: an affine one (``plane``: where the nose would be if the
-   face were a flat picture moved in any way) and a smooth one, quadratic in both axes and
-   cubic along the eyes (where it would be if the face were any smooth surface: a plane, a
-   bent print, a cylinder, a thin-plate turn; fitted robustly).  A
+   face were a flat picture moved in any way) and a quadratic one (where it would be if the
+   face were any smooth surface: a plane, a bent print, a cylinder, a thin-plate turn;
+   fitted robustly).  A
    real head turning moves its nose off both: off the affine field by its depth and the
-   face's curvature, off the smooth one by the nose's own height above the surrounding
+   face's curvature, off the quadratic one by the nose's own height above the surrounding
    face.  A smooth picture moves its nose off the affine field only by the curvature the
-   smooth field also explains.  ``depth`` per frame is the share of the nose's ``plane``
-   residual that the smooth field leaves unexplained (projected on it).
+   quadratic field also explains.  ``depth`` per frame is the share of the nose's ``plane``
+   residual that the quadratic field leaves unexplained (projected on it).
 4. The clip passes when at least ``depth_frames`` frames moved the nose off the face's
    plane by ``plane_min`` or more and the ``depth`` share reaches ``depth_ratio`` on 30 %
    of them (the 70th percentile): a statistic over many frames, so one badly tracked frame
@@ -69,7 +69,7 @@ class PresenceSettings:
     min_tracked: float = 0.3       # share of face points tracked in a used frame
     plane_min: float = 0.06        # nose residual against the affine field (IOD) to count a frame
     depth_frames: int = 6          # frames that must count
-    depth_ratio: float = 0.45      # share of it the smooth field leaves unexplained...
+    depth_ratio: float = 0.45      # share of it the quadratic field leaves unexplained...
     depth_quantile: float = 0.7    # ...reached on 30 % of those frames (70th percentile)
     bg_coupled_max: float = 0.5    # background share moving with the face plane
     bg_min_points: int = 8
@@ -101,15 +101,9 @@ def _similarity(a: np.ndarray, b: np.ndarray) -> np.ndarray | None:
     return m
 
 
-def _smooth(p: np.ndarray) -> np.ndarray:
-    """Design matrix of the smooth field: quadratic in x and y, and cubic in x (along the
-    eyes, the axis of a turn): a bent or cylindrical picture turned about a vertical axis
-    moves its texture by a sine across the face, whose cubic term a quadratic field
-    leaves, over a ring reaching the cheeks, for the nose to absorb (measured on the sweep
-    of 116 attack clips with the cheeks tracked: the largest attack ``depth`` 0.58 with a
-    quadratic field, a cylinder turn; 0.32 with this one, against the 0.45 needed)."""
+def _quad(p: np.ndarray) -> np.ndarray:
     x, y = p[:, 0], p[:, 1]
-    return np.column_stack([np.ones_like(x), x, y, x * x, x * y, y * y, x * x * x])
+    return np.column_stack([np.ones_like(x), x, y, x * x, x * y, y * y])
 
 
 def _affine(p: np.ndarray) -> np.ndarray:
@@ -127,10 +121,10 @@ def _robust_fit(a: np.ndarray, d: np.ndarray, iters: int = 4) -> np.ndarray:
 
 
 def _nose_residuals(regions: FaceRegions, pts: np.ndarray, alive: np.ndarray, cover: int):
-    """(residual against the affine field, against the smooth field, ring misfit) of the
+    """(residual against the affine field, against the quadratic field, ring misfit) of the
     nose texture in one frame, face units; None when the ring does not surround the nose."""
     ring, nose = alive & regions.ring, alive & regions.nose
-    if ring.sum() < 14 or nose.sum() < 3:   # twice the smooth field's 7 parameters
+    if ring.sum() < 10 or nose.sum() < 3:
         return None
     fr, fn = regions.face[ring], regions.face[nose]
     if min((fr[:, 0] < -0.3).sum(), (fr[:, 0] > 0.3).sum(), (fr[:, 1] < -0.3).sum()) < cover:
@@ -138,9 +132,9 @@ def _nose_residuals(regions: FaceRegions, pts: np.ndarray, alive: np.ndarray, co
     d = regions.to_face(pts) - regions.face
     affine, *_ = np.linalg.lstsq(_affine(fr), d[ring], rcond=None)   # least squares: a plane's field
     plane = np.median(d[nose] - _affine(fn) @ affine, axis=0)
-    coef = _robust_fit(_smooth(fr), d[ring])
-    smooth = np.median(d[nose] - _smooth(fn) @ coef, axis=0)
-    ring_res = float(np.median(np.linalg.norm(_smooth(fr) @ coef - d[ring], axis=1)))
+    coef = _robust_fit(_quad(fr), d[ring])
+    smooth = np.median(d[nose] - _quad(fn) @ coef, axis=0)
+    ring_res = float(np.median(np.linalg.norm(_quad(fr) @ coef - d[ring], axis=1)))
     return plane, smooth, ring_res
 
 

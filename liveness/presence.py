@@ -12,7 +12,8 @@ Recipe (``assess``):
    largest change from it, held on two neighbouring frames (a yaw or a nod; 0.08 IOD is
    about 10 degrees).  Too little: ``no_depth_motion``.
 2. Texture: Shi-Tomasi corners on the reference face (``face_regions``: nose tip area, rigid
-   ring of skin around it; no mouth, jaw or eyes) and in the background beside and above
+   ring of skin around it; no mouth, jaw or eyes; chosen tile by tile when the strongest
+   leave the cheeks beside the nose empty) and in the background beside and above
    the head, tracked by pyramidal Lucas-Kanade from the reference frame straight into each
    frame up to the last turned one, at the capture's resolution (``liveness.flow``).
    A frame is used when enough of the ring tracked on both sides of the nose and above it
@@ -59,6 +60,8 @@ class PresenceSettings:
     max_hops: int = 90             # frames tracked per direction at most (cost bound)
     stride: int = 1                # track every stride-th frame
     max_points: int = 100
+    tiles: int = 4                 # face corners chosen in tiles x tiles when the strongest...
+    cheek_min: int = 6             # ...leave a cheek with fewer than this (0: never; face_regions)
     min_faces: int = 8             # frames with one face needed at all
     turn_min: float = 0.08         # nose-vs-eyes change (IOD) the clip must reach (~10 deg)
     turn_frame: float = 0.05       # frames after the last one turned this much are not tracked
@@ -196,7 +199,7 @@ def assess(frames: Sequence[np.ndarray], faces: Sequence, times_ms: Sequence[flo
     timings["mesh"] = (time.perf_counter() - t) * 1000
     t = time.perf_counter()
     g0 = flow.grey(frames[ref], scale)
-    regions = face_regions(g0, mesh_xy * scale, cfg.max_points)
+    regions = face_regions(g0, mesh_xy * scale, cfg.max_points, tiles=cfg.tiles, cheek_min=cfg.cheek_min)
     bg = flow.features(g0, _background_mask(g0.shape, ref_face.box, scale), 60, 0.15 * regions.iod)
     rigid = regions.nose | regions.ring      # only these points are measured: only they are tracked
     regions = FaceRegions(regions.points[rigid], regions.face[rigid], regions.nose[rigid],

@@ -2,7 +2,7 @@
 
     python -m liveness.presence_sweep [--models models] [--shared ../shared] [--json FILE]
 
-Genuine side: every 4-s window, one every second, of every real clip (``../shared/data/videos``
+Genuine side: every 4-s window, one every half second, of every real clip (``../shared/data/videos``
 and the project's ``data/videos``), sent as the camera page sends a clip (JPEG frames, quality
 88, longer side <= 640) and decoded, tracked and judged exactly as a login's clip is
 (``decode_burst``, the YuNet track at ``clip_det_side``, ``presence.assess``).  Windows whose
@@ -13,7 +13,7 @@ refused by the movement checks, rightly.  Attack side: every variation of
 Prints the share of turning windows that pass, per person; the attack clips that pass (the
 random thin-plate warps, a digital-injection kind, apart); and the ``depth`` statistic's
 margin: its 10th/25th/50th percentile over genuine windows with enough counted frames
-against its largest value over attack clips.  ~2 minutes on one core.
+against its largest value over attack clips.  ~3 minutes on one core.
 """
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ from .presence import PresenceSettings, assess
 from .presence_eval import GENUINE, video_path
 from .track import follow
 
-WINDOW_S, STEP_S = 4.0, 1.0
+WINDOW_S, STEP_S = 4.0, 0.5
 STILLS = ("live_T1", "obama_1", "biden_1", "spoof_print_F1")
 JPEG_QUALITY = 88
 
@@ -83,7 +83,7 @@ def run(pipeline, shared: Path, settings: PresenceSettings | None = None, log=pr
     cfg = settings or PresenceSettings()
     rows = []
     for name, start, frames in genuine_windows(shared / "data" / "videos"):
-        rows.append({"side": "genuine", "case": f"{name}@{start:.0f}s", "person": name,
+        rows.append({"side": "genuine", "case": f"{name}@{start:.1f}s", "person": name,
                      **judge(pipeline, frames, cfg)})
     for still, kind, params, frames in attack_clips(pipeline, shared / "data" / "faces"):
         row = {"side": "attack", "case": f"{still} {kind} {params}", "kind": kind,

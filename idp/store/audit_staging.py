@@ -122,11 +122,6 @@ def flush(database, *, only_if_pending: bool = False) -> int:
         fairy.close()
 
 
-def pending_count(session) -> int:
-    from sqlalchemy import text
-    return session.execute(text("SELECT count(*) FROM audit_pending")).scalar_one()
-
-
 def _rollback(conn) -> None:
     try:
         conn.rollback()

@@ -12,7 +12,6 @@ from sqlalchemy.engine import make_url
 
 from idp.errors import DatabaseUnavailable
 from idp.oidc.auditlog import AuditLog
-from idp.store import audit_staging
 from idp.store.audit import verify_chain
 from idp.store.db import Database
 from idp.store.models import AuditEvent
@@ -29,9 +28,10 @@ def url():
 
 
 def _counts(db) -> tuple[int, int]:
+    """(chained, staged), from one snapshot (one statement): the sequencer moves events."""
     with db.session(write=False) as s:
-        chained = s.execute(text("SELECT count(*) FROM audit_events")).scalar_one()
-        return chained, audit_staging.pending_count(s)
+        return tuple(s.execute(text("SELECT (SELECT count(*) FROM audit_events), "
+                                    "(SELECT count(*) FROM audit_pending)")).one())
 
 
 def _events(db) -> list[str]:
@@ -143,6 +143,29 @@ def test_an_event_the_database_does_not_take_is_database_unavailable(url):
     assert _counts(db) == (0, 0)
     for database in (down, standby, db):
         database.dispose()
+
+
+def test_a_redemption_commits_its_event_with_the_grant_once(make_app, url):
+    """Code and refresh redemptions stage their ``token`` event in the statement that stores
+    the grant or the rotation: one event each, none for a refused (reused) token."""
+    from tests.oidc.rp import RP
+    app = make_app(database_url=url)
+    state = app.extensions["idp"]
+    rp = RP(app, app.test_client())
+    tokens = rp.token(rp.login()["code"]).get_json()
+    assert rp.refresh(tokens["refresh_token"]).status_code == 200
+    assert rp.refresh(tokens["refresh_token"]).status_code == 400  # reuse: refused, audited
+    state.provider.audit_log.flush()
+    with state.db.session(write=False) as s:
+        assert verify_chain(s) is None
+        rows = s.execute(select(AuditEvent.outcome, AuditEvent.client_id, AuditEvent.ip,
+                                AuditEvent.details).where(AuditEvent.event == "token")
+                         .order_by(AuditEvent.id)).all()
+    assert [(r.outcome, r.details["grant_type"]) for r in rows] == [
+        ("success", "authorization_code"), ("success", "refresh_token"),
+        ("failure", "refresh_token")]
+    assert {r.client_id for r in rows} == {rp.client_id} and all(r.ip for r in rows)
+    state.db.dispose()
 
 
 def test_a_login_whose_event_cannot_be_committed_fails_closed_with_503(make_app, url):

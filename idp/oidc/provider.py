@@ -13,8 +13,9 @@ import time
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.oauth2.base import invalid_error_characters
-from authlib.oauth2.rfc6749.errors import InvalidRequestError, UnsupportedGrantTypeError
-from flask import g, request
+from authlib.oauth2.rfc6749.errors import (InvalidRequestError, OAuth2Error,
+                                           UnsupportedGrantTypeError)
+from flask import request
 
 from ..interaction import Transactions
 from ..sealing import Sealer
@@ -22,6 +23,7 @@ from ..rootsecrets import secret_ring
 from ..rootsecrets.datakeys import DataKeys
 from .auditlog import AuditLog
 from .claims import release
+from . import token_request
 from .grant_store import GrantStore
 from .sessions import Sessions
 from .subjects import Subjects
@@ -55,8 +57,9 @@ class Provider:
         if ip is None:
             try:
                 ip = request.remote_addr
-            except RuntimeError:
-                ip = None
+            except RuntimeError:  # the token fast path: no Flask request
+                current = token_request.current()
+                ip = current.ip if current is not None else None
         self.audit_log.append(event=event, outcome=outcome, client_id=client_id, subject=subject,
                               ip=ip, method=method, reason=reason, details=details or {})
 
@@ -69,8 +72,9 @@ class Provider:
         of people and organisations and every refused request.
         """
         grant_type = (request.form.get("grant_type") or "")[:64]
-        if response.status_code == 200 and (grant_type == "client_credentials"
-                                            or g.get("token_event_staged")):
+        current = token_request.current()
+        if response.status_code == 200 and (grant_type == "client_credentials" or (
+                current is not None and current.event_staged)):
             return  # (a redemption's event was committed with its grant: staged_token_event)
         client = self.clients.get(_claimed_client_id())  # only ids of real clients are kept
         client_id = client.client_id if client else None
@@ -86,18 +90,15 @@ class Provider:
         commit in the statement that stores the grant or the rotation (PostgreSQL: one round
         trip instead of two, and the event is atomic with what it records); None where the
         view appends it after the response (SQLite, or outside a request)."""
-        if self.audit_log.sequencer is None:
-            return None
-        try:
-            ip, grant_type = request.remote_addr, (request.form.get("grant_type") or "")[:64]
-        except RuntimeError:
+        current = token_request.current()
+        if self.audit_log.sequencer is None or current is None:
             return None
         return {"ts": time.time(), "event": "token", "outcome": "success", "client_id": client_id,
-                "ip": ip, "details": {"grant_type": grant_type}}
+                "ip": current.ip, "details": {"grant_type": current.grant_type}}
 
     def token_event_committed(self, event: dict | None) -> None:
         if event is not None and event.get("staged"):
-            g.token_event_staged = True  # audit_token_response: already in the trail
+            token_request.current().event_staged = True  # the view: already in the trail
             self.audit_log.sequencer.wake()
 
     # -- tokens ------------------------------------------------------------------------------
@@ -222,6 +223,14 @@ class OidcServer(AuthorizationServer):
         if several_auth_methods(flask_request):
             return self.handle_error_response(None, InvalidRequestError(ONE_METHOD))
         return super().create_endpoint_response(name, request)
+
+    def render_outcome(self, outcome):
+        """The response to a token request whose grant the fast path ran and could not answer
+        (``token_request.OUTCOME``): its OAuth error as this server renders it, or its
+        exception raised again for the app's error handlers (503 for an outage)."""
+        if isinstance(outcome, OAuth2Error):
+            return self.handle_error_response(None, outcome)
+        raise outcome
 
     def get_token_grant(self, request):
         try:

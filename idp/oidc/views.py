@@ -13,6 +13,7 @@ from ..binding import bind
 from ..errors import InvalidRequest, Unauthorized, UnsupportedMediaType
 from ..interaction import ACR_VALUES
 from . import authorize as az
+from . import token_request
 from .claims import CLAIMS_SUPPORTED, release
 from .sessions import COOKIE
 
@@ -139,8 +140,16 @@ def authorize():
 def token():
     _form_only()
     provider = ctx()
-    response = provider.server.create_token_response()
-    provider.audit_token_response(response)
+    handle = token_request.begin(request.remote_addr, request.form.get("grant_type") or "")
+    try:
+        outcome = request.environ.pop(token_request.OUTCOME, None)
+        if outcome is None:
+            response = provider.server.create_token_response()
+        else:  # the fast path ran this grant and hands over its refusal or error
+            response = provider.server.render_outcome(outcome)
+        provider.audit_token_response(response)
+    finally:
+        token_request.end(handle)
     return response
 
 

@@ -20,7 +20,8 @@ from . import audit_staging
 
 log = logging.getLogger(__name__)
 
-INTERVAL = 0.05   # seconds between runs under load: the latency of chaining
+INTERVAL = 0.2    # seconds between runs under load: the latency of chaining (and its cost:
+                  # ~5 runs a second per process, each one transaction of three round trips)
 POLL = 1.0        # seconds between looks for leftovers while the thread lives
 IDLE = 60.0       # the thread ends after this long without a stage (restarts on demand)
 

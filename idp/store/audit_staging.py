@@ -47,31 +47,35 @@ def stage(database, fields: dict) -> None:
 
 def sequence_batch(conn, limit: int = MAX_BATCH) -> int:
     """Chain up to ``limit`` staged events on a psycopg connection (not in autocommit), in
-    one transaction the caller's ``commit`` ends; return how many were moved."""
-    conn.execute("SELECT pg_advisory_xact_lock(%s)", (audit._LOCK_KEY,))
-    # READ COMMITTED: each statement sees what was committed before it began, so, read after
-    # the lock, the tail is the chain's and nothing this reads can be chained by another.
-    tail = conn.execute("SELECT hash FROM audit_events ORDER BY id DESC LIMIT 1").fetchone()
-    rows = conn.execute(f"SELECT id, {', '.join(_COLUMNS)} FROM audit_pending ORDER BY id "
-                        f"LIMIT %s", (limit,)).fetchall()
-    if not rows:
-        return 0
-    prev = tail[0] if tail else audit.GENESIS
-    chained, ids = [], []
-    for row in rows:
-        fields = dict(zip(_COLUMNS, row[1:]))
-        # (the JSON column hands back exactly the canonical form's value)
-        fields["details"] = fields["details"] if fields["details"] is not None else {}
-        digest = audit.event_hash(prev, fields)
-        chained.append(tuple(fields[c] for c in _COLUMNS[:-1]) +
-                       (audit._canonical(fields["details"]), prev, digest))
-        ids.append(row[0])
-        prev = digest
-    with conn.cursor() as cur:
-        cur.executemany(_CHAIN_SQL, chained)  # in order: the ids follow the chain
-    deleted = conn.execute("DELETE FROM audit_pending WHERE id = ANY(%s)", (ids,)).rowcount
-    if deleted != len(ids):  # only a lock holder deletes: never seen, and never half-done
-        raise RuntimeError(f"audit sequencer: {len(ids)} staged events read, {deleted} deleted")
+    one transaction the caller's ``commit`` ends; return how many were moved.  Two round
+    trips (pipeline mode): lock, tail and the staged rows; then the inserts and the delete."""
+    with conn.pipeline():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (audit._LOCK_KEY,))
+        # READ COMMITTED: each statement sees what was committed before it began, so, read
+        # after the lock, the tail is the chain's and what this reads no one else chains.
+        tail = conn.execute("SELECT hash FROM audit_events ORDER BY id DESC LIMIT 1")
+        staged = conn.execute(f"SELECT id, {', '.join(_COLUMNS)} FROM audit_pending "
+                              f"ORDER BY id LIMIT %s", (limit,))
+        tail, rows = tail.fetchone(), staged.fetchall()
+        if not rows:
+            return 0
+        prev = tail[0] if tail else audit.GENESIS
+        chained, ids = [], []
+        for row in rows:
+            fields = dict(zip(_COLUMNS, row[1:]))
+            # (the JSON column hands back exactly the canonical form's value)
+            fields["details"] = fields["details"] if fields["details"] is not None else {}
+            digest = audit.event_hash(prev, fields)
+            chained.append(tuple(fields[c] for c in _COLUMNS[:-1]) +
+                           (audit._canonical(fields["details"]), prev, digest))
+            ids.append(row[0])
+            prev = digest
+        with conn.cursor() as cur:
+            cur.executemany(_CHAIN_SQL, chained)  # in order: the ids follow the chain
+        deleted = conn.execute("DELETE FROM audit_pending WHERE id = ANY(%s)", (ids,))
+    if deleted.rowcount != len(ids):  # only a lock holder deletes: never seen, never half-done
+        raise RuntimeError(f"audit sequencer: {len(ids)} staged events read, "
+                           f"{deleted.rowcount} deleted")
     return len(ids)
 
 

@@ -206,6 +206,9 @@ class Checkpointer:
                 self._thread = None
 
     def _poll(self) -> None:
+        # Events another node staged and could not chain (it died): chained by any node that
+        # serves (one indexed read when there are none).
+        audit_staging.flush(self.db, only_if_pending=True)
         # Cheap reads first (two indexed lookups); the lock only when a checkpoint is due.
         with self.db.session(write=False) as s:
             last = last_checkpoint(s)

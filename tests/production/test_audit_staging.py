@@ -83,6 +83,21 @@ def test_a_node_that_dies_before_sequencing_loses_nothing(url):
     survivor.dispose()
 
 
+def test_a_serving_nodes_checkpoint_thread_chains_another_nodes_leftovers(make_app, url):
+    crashed = Database(url)
+    dead = AuditLog(crashed)
+    dead.sequencer.wake = lambda: None  # the process dies right after its commit
+    dead.append(event="login", outcome="success", reason="orphan")
+    app = make_app(database_url=url)  # a node that serves, stages nothing itself
+    state = app.extensions["idp"]
+    assert _counts(state.db) == (0, 1)
+    state.services["checkpoints"]._poll()  # what its thread does every second
+    assert _counts(state.db) == (1, 0)
+    assert _events(state.db) == ["orphan"]
+    crashed.dispose()
+    state.db.dispose()
+
+
 def test_a_failed_sequencing_run_chains_nothing_and_keeps_every_event(url):
     """The sequencer's transaction fails half-way (after some inserts): nothing is chained,
     nothing leaves the staging table, and the next run chains everything once."""

@@ -115,7 +115,9 @@ def _line(row, as_json: bool) -> str:
 def audit_tail(ctx, lines, follow, as_json, interval):
     """Print the latest events (and follow new ones with -f)."""
     from sqlalchemy import select
+    from ..store.audit_staging import flush
     state = _state(ctx)
+    flush(state.db)  # staged events (PostgreSQL) into the chain first
     with state.db.session(write=False) as s:
         rows = s.execute(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(lines)).scalars().all()
         last = s.execute(select(AuditEvent.id).order_by(AuditEvent.id.desc()).limit(1)).scalar() or 0
@@ -123,6 +125,7 @@ def audit_tail(ctx, lines, follow, as_json, interval):
             click.echo(_line(row, as_json))
     while follow:
         time.sleep(interval)
+        flush(state.db)
         with state.db.session(write=False) as s:
             rows = s.execute(select(AuditEvent).where(AuditEvent.id > last)
                              .order_by(AuditEvent.id).limit(1000)).scalars().all()
@@ -140,7 +143,9 @@ def audit_export(ctx, since, until):
     """Write events as JSON lines (oldest first) to standard output."""
     since_ts = auditlog.parse_time(since, "--since")
     until_ts = auditlog.parse_time(until, "--until")
+    from ..store.audit_staging import flush
     state = _state(ctx)
+    flush(state.db)  # staged events (PostgreSQL) into the chain first
     count = 0
     with state.db.session(write=False) as s:
         for row in auditlog.iter_range(s, since_ts, until_ts):

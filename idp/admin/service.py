@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from ..errors import AccessDenied, InvalidRequest
 from ..store.audit import append_event
+from ..store.audit_staging import flush as flush_staged
 from ..store.models import AuditEvent, Client, RegistryPerson
 from . import auditlog, roles
 from .accounts import AdminAccounts
@@ -215,6 +216,7 @@ class AdminService:
     # -- registry, audit, statistics ----------------------------------------------------------------
     def registry_status(self, actor: Actor) -> dict:
         self.check(actor, roles.REGISTRY_READ)
+        flush_staged(self.db)  # the import events
         with self.db.session(write=False) as s:
             by_source = dict(s.execute(select(RegistryPerson.source, func.count())
                                        .group_by(RegistryPerson.source)).all())
@@ -230,11 +232,13 @@ class AdminService:
     def search_audit(self, actor: Actor, **filters) -> tuple[list[dict], int | None]:
         self.check(actor, roles.AUDIT_READ)
         filters.setdefault("limit", 100)
+        flush_staged(self.db)  # events committed but not yet chained (PostgreSQL) show too
         with self.db.session(write=False) as s:
             return auditlog.search(s, **filters)
 
     def stats(self, actor: Actor, hours: int = 24) -> dict:
         self.check(actor, roles.AUDIT_READ)
+        flush_staged(self.db)
         with self.db.session(write=False) as s:
             out = auditlog.stats(s, hours=hours)
             out["clients"] = {

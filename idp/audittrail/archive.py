@@ -24,7 +24,7 @@ from pathlib import Path
 from sqlalchemy import delete, select
 
 from ..errors import IdpError
-from ..store import audit
+from ..store import audit, audit_staging
 from ..store.models import AuditAnchor, AuditCheckpoint, AuditEvent
 from . import jws
 from .jws import ARCHIVE_TYP, CHECKPOINT_TYP, CheckpointError
@@ -61,6 +61,7 @@ def archive(db, verifier, keyring, issuer: str, *, before: float, out: str | Pat
     out = Path(out)
     if out.exists():
         raise ArchiveError(f"{out} exists; archives are never overwritten")
+    audit_staging.flush(db)  # every committed event in the chain first
     # Writing the file needs no lock: the archived rows are committed and never change.
     with db.session(write=False) as s:
         start = _start(s.get(AuditAnchor, 1))

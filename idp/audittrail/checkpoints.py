@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
-from ..store import audit
+from ..store import audit, audit_staging
 from ..store.models import AuditAnchor, AuditCheckpoint, AuditEvent
 from . import jws
 
@@ -105,6 +105,9 @@ class Checkpointer:
     # -- making one ------------------------------------------------------------------------
     def checkpoint(self, *, force: bool = True) -> Head | None:
         """Sign the current head; without ``force`` only when one is due.  None: nothing to do."""
+        # Events staged until now (PostgreSQL) are chained first: a checkpoint covers every
+        # event committed before it was asked for.
+        audit_staging.flush(self.db)
         # Re-hash what is already committed before taking the lock, which stops every append
         # of the cluster while held: the first checkpoint of a long trail (an upgrade) may
         # take minutes, and logins must not wait for it.
@@ -203,6 +206,9 @@ class Checkpointer:
                 self._thread = None
 
     def _poll(self) -> None:
+        # Events another node staged and could not chain (it died): chained by any node that
+        # serves (one indexed read when there are none).
+        audit_staging.flush(self.db, only_if_pending=True)
         # Cheap reads first (two indexed lookups); the lock only when a checkpoint is due.
         with self.db.session(write=False) as s:
             last = last_checkpoint(s)

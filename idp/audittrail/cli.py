@@ -48,7 +48,9 @@ def _read_source(source: str) -> str:
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def verify(ctx, source, archive_file, jwks_file, as_json):
-    """Check the hash chain and signed checkpoints; exit 1 naming every problem."""
+    """Check the hash chain and signed checkpoints; exit 1 naming every problem.
+
+    Events committed but not yet chained (staged, PostgreSQL) are chained first."""
     from .archive import verify_archive
     from .verify import describe, from_database, parse_lines, verify_trail, when
     state = state_of(ctx)
@@ -59,6 +61,8 @@ def verify(ctx, source, archive_file, jwks_file, as_json):
                    f"archive intact: {result['events']} events ({result['first_id']} to "
                    f"{result['last_id']}), ending at checkpoint seq {result['checkpoint_seq']}")
         return
+    from ..store.audit_staging import flush
+    flush(state.db)  # events staged but not yet chained (PostgreSQL) are verified too
     with state.db.session(write=False) as s:
         sources = parse_lines(_read_source(source)) if source else from_database(s)
         report = verify_trail(s, verifier, sources)

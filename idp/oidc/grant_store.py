@@ -64,6 +64,14 @@ _ROTATE_PG = (
     "INSERT INTO refresh_tokens (token_hash, grant_id, client_id, scope, issued_at, expires_at) "
     "SELECT %(token_hash)s, %(grant_id)s, %(client_id)s, %(scope)s, %(issued_at)s, "
     "%(expires_at)s FROM old")
+# The redemption's ``token`` audit event, staged in the same statement (store/audit_staging.py).
+_AUDIT_CTE = ("a AS (INSERT INTO audit_pending (ts, event, outcome, client_id, subject, ip, method, "
+              "reason, details) SELECT %(a_ts)s, %(a_event)s, %(a_outcome)s, %(a_client_id)s, "
+              "%(a_subject)s, %(a_ip)s, %(a_method)s, %(a_reason)s, CAST(%(a_details)s AS JSON){}) ")
+_CREATE_AUDITED_PG = _CREATE_WITH_TOKEN_PG.replace(
+    "RETURNING grant_id) ", "RETURNING grant_id), " + _AUDIT_CTE.format(" FROM g"), 1)
+_ROTATE_AUDITED_PG = _ROTATE_PG.replace(
+    "RETURNING token_hash) ", "RETURNING token_hash), " + _AUDIT_CTE.format(" FROM old"), 1)
 _GRANT_PG = ("SELECT client_id, scope, subject, sid, claims_enc, auth_time, acr, amr, expires_at, "
              "revoked_at FROM grants WHERE grant_id = %s")
 _TOKEN_AND_GRANT_PG = (
@@ -83,11 +91,14 @@ class GrantStore:
         self.sealer = sealer
 
     def create(self, grant_id: str, client_id: str, principal: Principal, scope: str,
-               ttl: int, *, refresh_ttl: int | None = None, refresh_scope: str | None = None
-               ) -> str | None:
+               ttl: int, *, refresh_ttl: int | None = None, refresh_scope: str | None = None,
+               audit: dict | None = None) -> str | None:
         """Store a grant; with ``refresh_ttl``, also its first refresh token, in the same
         transaction (returned), so a code redemption commits once and never leaves a grant
-        without its token or a token without its grant."""
+        without its token or a token without its grant.
+
+        ``audit``: an audit event (``AuditLog.append`` fields with ``ts``) that PostgreSQL
+        stages in the same statement; ``audit["staged"]`` says whether it was."""
         now = time.time()
         # The claims request (OIDC Core 5.5) travels with the user's claims, so userinfo and
         # refreshed ID tokens release what the authorization request named.
@@ -109,9 +120,10 @@ class GrantStore:
         if self.db.dialect == "postgresql":
             # One statement (its own transaction): one round trip instead of BEGIN, two
             # INSERTs and COMMIT, each of which waits for the database under load.
-            self.db.pg_statement(_CREATE_WITH_TOKEN_PG, {
+            self.db.pg_statement(_CREATE_AUDITED_PG if audit else _CREATE_WITH_TOKEN_PG, {
                 **grant, "amr": _json(principal.amr).decode(),
-                **{"r_" + k: v for k, v in refresh.items()}})
+                **{"r_" + k: v for k, v in refresh.items()}, **_audit_params(audit)})
+            _staged(audit)
             return token
         with self.db.connect() as conn:
             conn.execute(insert(_G).values(**grant))
@@ -173,13 +185,14 @@ class GrantStore:
 
     # -- refresh tokens --------------------------------------------------------------------
     def issue_refresh_token(self, grant_id: str, client_id: str, scope: str, ttl: int,
-                            *, replaces=None) -> str | None:
+                            *, replaces=None, audit: dict | None = None) -> str | None:
         """Store a new refresh token; with ``replaces`` (a row of ``find_refresh_token``),
         rotate atomically.
 
         Rotation marks the old token used and stores its successor in one transaction, so a
         failure in between can neither burn the old token nor leave two live ones; it
-        returns None when another request claimed the old token first.
+        returns None when another request claimed the old token first.  ``audit``: as in
+        ``create``, staged only with a successful rotation.
         """
         token = secrets.token_urlsafe(32)
         now = time.time()
@@ -189,9 +202,12 @@ class GrantStore:
             # The rotation as one statement (atomic by itself; under READ COMMITTED a second
             # rotation of the same token waits for the row and then finds it used): one
             # round trip instead of four.
-            rotated = self.db.pg_statement(_ROTATE_PG, {**new, "old_hash": replaces.token_hash,
-                                                        "used_at": now})
-            return token if rotated == 1 else None
+            rotated = self.db.pg_statement(_ROTATE_AUDITED_PG if audit else _ROTATE_PG, {
+                **new, "old_hash": replaces.token_hash, "used_at": now, **_audit_params(audit)})
+            if rotated != 1:
+                return None
+            _staged(audit)
+            return token
         with self.db.connect() as conn:
             if replaces is not None:
                 result = conn.execute(update(_R).where(
@@ -228,6 +244,21 @@ class GrantStore:
                                     row.subject, row.sid, row.claims_enc, row.auth_time, row.acr,
                                     row.amr, row.grant_expires_at, row.grant_revoked_at)
         return row, found
+
+
+def _audit_params(audit: dict | None) -> dict:
+    if not audit:
+        return {}
+    from ..store.audit import _canonical
+    params = {"a_" + k: audit.get(k) for k in ("ts", "event", "outcome", "client_id", "subject",
+                                               "ip", "method", "reason")}
+    params["a_details"] = _canonical(audit.get("details") or {})
+    return params
+
+
+def _staged(audit: dict | None) -> None:
+    if audit is not None:
+        audit["staged"] = True
 
 
 def _json(obj) -> bytes:

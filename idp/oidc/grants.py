@@ -60,7 +60,8 @@ class CodeGrant(grants.AuthorizationCodeGrant):
         if not isinstance(code, str) or len(code) > 256:
             return None
         key = code_key(code)
-        data = self.ctx.store.take("code:" + key)
+        # Taken once; its grant is remembered for 600 s, for a replay to revoke it.
+        data = self.ctx.store.take_marking("code:" + key, "code-used:" + key, "grant_id", 600)
         if data is None:
             # RFC 6749 section 4.1.2: a code used twice revokes what it issued.
             used = self.ctx.store.get("code-used:" + key)
@@ -68,7 +69,6 @@ class CodeGrant(grants.AuthorizationCodeGrant):
                 self.ctx.audit("token.code_replay", "failure", client_id=client.client_id,
                                reason="authorization code replayed; grant revoked")
             return None
-        self.ctx.store.put("code-used:" + key, {"grant_id": data["grant_id"]}, 600)
         if data["client_id"] != client.client_id:
             return None
         return AuthorizationCode(data)

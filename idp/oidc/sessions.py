@@ -89,8 +89,13 @@ class Sessions:
         """End a session; tokens bound to it stop introspecting as active."""
         data = self.store.take(self.PREFIX + sid)
         # Remember the end for as long as any access token of the session may live.
-        self.store.put("sid-ended:" + sid, 1, max(self.ttl, 3600))
+        self.store.put(ended_key(sid), 1, max(self.ttl, 3600))
         return SsoSession(**data) if data else None
 
     def ended(self, sid: str | None) -> bool:
-        return bool(sid) and self.store.get("sid-ended:" + sid) is not None
+        return bool(sid) and self.store.get(ended_key(sid)) is not None
+
+
+def ended_key(sid: str) -> str:
+    """The short-lived store's marker of an ended SSO session (read with other keys at once)."""
+    return "sid-ended:" + sid

@@ -13,8 +13,9 @@ from ..binding import bind
 from ..errors import InvalidRequest, Unauthorized, UnsupportedMediaType
 from ..interaction import ACR_VALUES
 from . import authorize as az
+from . import token_request
 from .claims import CLAIMS_SUPPORTED, release
-from .sessions import COOKIE
+from .sessions import COOKIE, ended_key
 
 bp = Blueprint("oidc", __name__)
 
@@ -139,8 +140,16 @@ def authorize():
 def token():
     _form_only()
     provider = ctx()
-    response = provider.server.create_token_response()
-    provider.audit_token_response(response)
+    handle = token_request.begin(request.remote_addr, request.form.get("grant_type") or "")
+    try:
+        outcome = request.environ.pop(token_request.OUTCOME, None)
+        if outcome is None:
+            response = provider.server.create_token_response()
+        else:  # the fast path ran this grant and hands over its refusal or error
+            response = provider.server.render_outcome(outcome)
+        provider.audit_token_response(response)
+    finally:
+        token_request.end(handle)
     return response
 
 
@@ -188,9 +197,12 @@ def userinfo_claims(provider, token: str) -> dict:
     and ``idp.ops.oidc_fastpath`` answer from the same code.
     """
     claims = provider.minter.decode(token, typ="at+jwt")
-    if provider.store.get("revoked-jti:" + claims["jti"]) is not None:
+    # Both markers in one round trip: the token's revocation, the end of its session.
+    keys = ["revoked-jti:" + claims["jti"]] + ([ended_key(claims["sid"])] if claims.get("sid") else [])
+    markers = provider.store.get_many(keys)
+    if markers[0] is not None:
         raise Unauthorized("the access token was revoked")
-    if claims.get("sid") and provider.sessions.ended(claims["sid"]):
+    if len(markers) > 1 and markers[1] is not None:
         raise Unauthorized("the session of this access token has ended")
     found = provider.grant_store.principal(claims.get("gid")) if claims.get("gid") else None
     if found is None:

@@ -20,7 +20,7 @@ or raises, goes to the app untouched, which checks it again and answers as it al
 every refusal, error page, error redirect, login or consent page, ``prompt=none`` answer.
 The answers carry the full path's headers (``idp.web``'s security headers, ``X-Request-Id``),
 count in the same metrics and write the same access line.  Tokens are the token fast path's
-and the full path's business (``token_fastpath``): a redeemed code must never be retried.
+the token fast path's business (``token_fastpath``): a redeemed code must never be run twice.
 """
 from __future__ import annotations
 

@@ -4,7 +4,9 @@ Each row stores ``hash = sha256(prev_hash + canonical JSON of its fields)`` and 
 the row before it, so editing a row breaks its own hash and deleting one breaks the link of
 the next.  Appends are serialised across processes (PostgreSQL: a transaction-level
 advisory lock; SQLite: the database write lock) so the chain stays linear.  The lock is
-held until the caller's transaction ends: append last, commit soon.
+held until the caller's transaction ends: append last, commit soon.  Requests on PostgreSQL
+do not append here themselves: they stage their events and a sequencer chains them
+(``audit_staging.py``); admin changes append here in their own transaction.
 """
 from __future__ import annotations
 

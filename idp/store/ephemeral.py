@@ -22,8 +22,15 @@ class EphemeralStore(Protocol):
     def get(self, key: str) -> Any | None:
         """The value, or None if absent or expired."""
 
+    def get_many(self, keys: list[str]) -> list[Any | None]:
+        """``get`` of each key (in order), in one round trip where the backend allows."""
+
     def take(self, key: str) -> Any | None:
         """Get and delete atomically: of many concurrent takers exactly one gets the value."""
+
+    def take_marking(self, key: str, mark: str, field: str, ttl: int) -> Any | None:
+        """``take``; when a value (a dict) was taken, also ``put(mark, {field: value[field]},
+        ttl)``, in one round trip where the backend allows (a spent code's marker)."""
 
     def add(self, key: str, value: Any, ttl: int) -> bool:
         """Store only if absent (an expired entry counts as absent); True if stored."""

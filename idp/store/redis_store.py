@@ -33,6 +33,16 @@ local n = redis.call('INCR', KEYS[1])
 if redis.call('TTL', KEYS[1]) < 0 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
 return n
 """
+# GETDEL, and when it found a value, remember one of its fields under a marker key.
+_TAKE_MARKING = """
+local raw = redis.call('GETDEL', KEYS[1])
+if raw then
+  local mark = {}
+  mark[ARGV[1]] = cjson.decode(raw)[ARGV[1]]
+  redis.call('SET', KEYS[2], cjson.encode(mark), 'EX', ARGV[2])
+end
+return raw
+"""
 # Errors that mean "Redis is not there (or not writable) right now": fail closed.
 _UNAVAILABLE = (RedisConnectionError, RedisTimeoutError, ReadOnlyError)
 
@@ -51,6 +61,7 @@ class RedisStore:
                        retry=Retry(NoBackoff(), 1), health_check_interval=30)
         self._redis = _connect(target, options)
         self._incr = self._redis.register_script(_INCR)
+        self._take_marking = self._redis.register_script(_TAKE_MARKING)
 
     def _call(self, method, *args, **kwargs):
         try:
@@ -80,9 +91,33 @@ class RedisStore:
         raw = self._call(self._redis.get, self.prefix + key)
         return None if raw is None else json.loads(raw)
 
+    def get_many(self, keys: list[str]) -> list[Any | None]:
+        raws = self._call(self._redis.mget, [self.prefix + key for key in keys])
+        return [None if raw is None else json.loads(raw) for raw in raws]
+
     def take(self, key: str) -> Any | None:
         raw = self._confirmed("getdel", self.prefix + key)
         return None if raw is None else json.loads(raw)
+
+    def take_marking(self, key: str, mark: str, field: str, ttl: int) -> Any | None:
+        raw = self._confirmed_script(self._take_marking, keys=[self.prefix + key, self.prefix + mark],
+                                     args=[field, check_ttl(ttl)])
+        return None if raw is None else json.loads(raw)
+
+    def _confirmed_script(self, script, *, keys, args):
+        """A script's writes, confirmed by ``wait_replicas`` as ``_confirmed`` does."""
+        replicas, timeout_ms = self._wait
+        if not replicas:
+            return self._call(script, keys=keys, args=args)
+        pipe = self._redis.pipeline(transaction=False)
+        script(keys=keys, args=args, client=pipe)
+        pipe.wait(replicas, timeout_ms)
+        result, acked = self._call(pipe.execute)
+        if acked < replicas:
+            log.warning("redis script not confirmed by %d replica(s) within %d ms: failing closed",
+                        replicas, timeout_ms)
+            raise StoreUnavailable()
+        return result
 
     def add(self, key: str, value: Any, ttl: int) -> bool:
         added = self._confirmed("set", self.prefix + key, json.dumps(value),

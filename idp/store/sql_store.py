@@ -87,6 +87,9 @@ class SqlStore:
             _c.key == self.prefix + key, _c.expires_at > self.clock()), write=False)
         return None if row is None else json.loads(row.value)
 
+    def get_many(self, keys: list[str]) -> list[Any | None]:
+        return [self.get(key) for key in keys]  # (the embedded store: round trips are cheap)
+
     def take(self, key: str) -> Any | None:
         # Delete even an expired row (it is garbage anyway), then judge its expiry.
         row = self._run(delete(_t).where(_c.key == self.prefix + key)
@@ -94,6 +97,12 @@ class SqlStore:
         if row is None or row.expires_at <= self.clock():
             return None
         return json.loads(row.value)
+
+    def take_marking(self, key: str, mark: str, field: str, ttl: int) -> Any | None:
+        value = self.take(key)
+        if value is not None:
+            self.put(mark, {field: value[field]}, ttl)
+        return value
 
     def add(self, key: str, value: Any, ttl: int) -> bool:
         now, stmt = self._upsert(key, json.dumps(value), ttl)

@@ -12,7 +12,7 @@ import logging
 import pytest
 
 from idp.ops import metrics
-from idp.ops.token_fastpath import ClientCredentialsFastPath
+from idp.ops.token_fastpath import TokenFastPath
 from tests.oidc.rp import RP
 
 CC = {"grant_type": "client_credentials"}
@@ -28,7 +28,7 @@ def service(app, client):
 def full_path_calls(app):
     """How many requests the fast path handed to the app."""
     layer = app.wsgi_app
-    while not isinstance(layer, ClientCredentialsFastPath):
+    while not isinstance(layer, TokenFastPath):
         layer = layer.wsgi_app
     inner, calls = layer.wsgi_app, []
 
@@ -156,6 +156,6 @@ def test_a_token_rate_limit_keeps_the_full_path(make_app):
     app = make_app(rate_limit_token=600)
     layer, found = app.wsgi_app, False
     while hasattr(layer, "wsgi_app"):
-        found = found or isinstance(layer, ClientCredentialsFastPath)
+        found = found or isinstance(layer, TokenFastPath)
         layer = layer.wsgi_app
     assert not found

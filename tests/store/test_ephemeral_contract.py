@@ -21,6 +21,27 @@ def test_put_get_round_trips_json_values(backend, value):
     assert backend.store.get("code:a") == value
 
 
+def test_get_many_reads_each_key_in_order(backend):
+    s = backend.store
+    s.put("a", {"n": 1}, 60)
+    s.put("c", [3], 1)
+    backend.advance(2)  # "c" expires
+    assert s.get_many(["a", "b", "c"]) == [{"n": 1}, None, None]
+
+
+def test_take_marking_takes_once_and_leaves_the_marker(backend):
+    s = backend.store
+    s.put("code:x", {"grant_id": "g1", "claims": "secret"}, 60)
+    assert s.take_marking("code:x", "code-used:x", "grant_id", 600) == {
+        "grant_id": "g1", "claims": "secret"}
+    assert s.get("code:x") is None
+    assert s.get("code-used:x") == {"grant_id": "g1"}  # only the field, nothing else
+    assert 590 <= s.ttl("code-used:x") <= 600
+    assert s.take_marking("code:x", "code-used:x", "grant_id", 600) is None
+    assert s.take_marking("code:none", "code-used:none", "grant_id", 600) is None
+    assert s.get("code-used:none") is None
+
+
 def test_get_missing_is_none(backend):
     assert backend.store.get("code:missing") is None
 

@@ -24,6 +24,7 @@ VIDEOS = SHARED / "data" / "videos"
 # liveness.presence_sweep (111 of 123 turning windows; lp_d3 15 of 16, its refused one starts
 # at 7.5 s, which is why this window starts at 8 s and not at the evaluation's 7.6 s).
 GENUINE = ("lp_d3.mp4", 8.0)
+REFERENCE_S = 7.6          # the frontal frame of lp_d3 used as its registry photo
 OTHER_GENUINE = ("lp_d6.mp4", 27.0)  # another real person
 SHARED_MODELS = SHARED / "models"
 
@@ -126,7 +127,7 @@ def genuine(name: str = GENUINE[0], start_s: float = GENUINE[1], seconds: float 
     return burst(video_frames(name, start_s, seconds), **kw)
 
 
-def reference(name: str = GENUINE[0], t_s: float = GENUINE[1]) -> bytes:
+def reference(name: str = GENUINE[0], t_s: float = REFERENCE_S) -> bytes:
     """A frontal frame of the person in a video: their registry photo."""
     return jpeg(video_frames(name, t_s, 0.2, side=640)[0][1], 95)
 

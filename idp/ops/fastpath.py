@@ -6,26 +6,39 @@ the app as usual; its 200 response (status, headers, body: exactly what the view
 ``idp.web`` produced) is kept and replayed with a fresh ``X-Request-Id`` for as long as its
 source is unchanged: the key ring's current JWKS object (rebuilt on every key-ring refresh,
 so a rotation shows as fast as without this cache) or the discovery document's bytes.
+An ``If-None-Match`` naming the entry's ``ETag`` (set by the views: a hash of the body) is
+answered ``304 Not Modified`` with the same headers and no body.
 Only plain ``GET``s without a query string are served here; anything else, and any source
 that fails (database down), goes to the app.
 """
 from __future__ import annotations
 
-import logging
-import secrets
 import time
 
 from . import metrics
-from .reqlog import HEADER, _SANE, access_log
+from .reqlog import HEADER, access_line, sane_id
 
 FILL = "idp.fastpath.fill"  # environ flag: an internal render, not a client request
 
 
+def etag_matches(if_none_match: str, etag: str) -> bool:
+    """RFC 9110 13.1.2: ``*``, or one of the listed tags equal to ``etag`` by the weak
+    comparison (``W/`` ignored)."""
+    if if_none_match.strip() == "*":
+        return True
+    return any(tag.strip().removeprefix("W/") == etag for tag in if_none_match.split(","))
+
+
 class _Entry:
-    __slots__ = ("source", "status", "headers", "body")
+    __slots__ = ("source", "status", "headers", "body", "etag", "not_modified")
 
     def __init__(self, source, status, headers, body):
         self.source, self.status, self.headers, self.body = source, status, headers, body
+        self.etag = next((v for k, v in headers if k.lower() == "etag"), None)
+        # RFC 9110 15.4.5: a 304 carries the 200's Cache-Control, ETag, Vary (and the
+        # security headers); not its Content-Type or Content-Length.
+        self.not_modified = [(k, v) for k, v in headers
+                             if k.lower() not in ("content-type", "content-length")]
 
 
 class PublicDocumentCache:
@@ -34,6 +47,11 @@ class PublicDocumentCache:
         self.wsgi_app = wsgi_app
         self.sources = sources
         self._entries: dict[str, _Entry] = {}
+        # The labelled metric children, looked up once (a label lookup per request cost
+        # more than the increment).
+        self._metrics = {path: (metrics.REQUESTS.labels(endpoint, "GET", "200"),
+                                metrics.LATENCY.labels(endpoint))
+                         for path, (endpoint, _) in sources.items()}
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
@@ -41,9 +59,8 @@ class PublicDocumentCache:
         if spec is None or environ.get("REQUEST_METHOD") != "GET" or environ.get("QUERY_STRING"):
             return self.wsgi_app(environ, start_response)
         started = time.perf_counter()
-        endpoint, source_of = spec
         try:
-            source = source_of()
+            source = spec[1]()
         except Exception:  # let the app answer (and report) whatever is wrong
             return self.wsgi_app(environ, start_response)
         entry = self._entries.get(path)
@@ -51,18 +68,21 @@ class PublicDocumentCache:
             entry = self._fill(path, source, environ) if source is not None else None
             if entry is None:
                 return self.wsgi_app(environ, start_response)
-        rid = environ.get("HTTP_X_REQUEST_ID", "")
-        if not _SANE.match(rid):
-            rid = secrets.token_hex(16)
-        start_response(entry.status, entry.headers + [(HEADER, rid)])
-        metrics.REQUESTS.labels(endpoint, "GET", "200").inc()
-        metrics.LATENCY.labels(endpoint).observe(time.perf_counter() - started)
-        if access_log.isEnabledFor(logging.INFO):
-            access_log.info("GET %s 200", path, extra={
-                "request_id": rid, "method": "GET", "route": path, "status": 200,
-                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                "remote_addr": environ.get("REMOTE_ADDR"), "cached": True})
-        return [entry.body]
+        rid = sane_id(environ.get("HTTP_X_REQUEST_ID", ""))
+        tags = environ.get("HTTP_IF_NONE_MATCH")
+        if tags and entry.etag and etag_matches(tags, entry.etag):
+            status, code, headers, body = "304 Not Modified", 304, entry.not_modified, b""
+        else:
+            status, code, headers, body = entry.status, 200, entry.headers, entry.body
+        start_response(status, headers + [(HEADER, rid)])
+        requests, latency = self._metrics[path]
+        (requests if code == 200 else metrics.REQUESTS.labels(
+            self.sources[path][0], "GET", str(code))).inc()
+        elapsed = time.perf_counter() - started
+        latency.observe(elapsed)
+        access_line("GET", path, code, rid, round(elapsed * 1000, 2), environ.get("REMOTE_ADDR"),
+                    cached=True)
+        return [body]
 
     def _fill(self, path: str, source, environ) -> _Entry | None:
         """Render the document through the app (not counted: the caller's request is)."""

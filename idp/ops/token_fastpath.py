@@ -147,7 +147,7 @@ class TokenFastPath:
         scheme = environ.get("wsgi.url_scheme", "http")
         host = environ.get("HTTP_HOST") or f"{environ.get('SERVER_NAME')}:{environ.get('SERVER_PORT')}"
         request = _FormRequest(f"{scheme}://{host}{environ.get('SCRIPT_NAME', '')}/token",
-                               EnvironHeaders(environ), form)
+                               _Headers(environ), form)
         grant = self.provider.server.get_token_grant(request)
         if grant.GRANT_TYPE != grant_type:
             return "", None
@@ -180,6 +180,14 @@ class _HandOver(Exception):
     def __init__(self, outcome: BaseException):
         super().__init__(repr(outcome))
         self.outcome = outcome
+
+
+class _Headers(EnvironHeaders):
+    """The request's headers, always true: Authlib's ``headers or {}`` would otherwise count
+    them, and ``EnvironHeaders.__len__`` walks the whole WSGI environ on every token."""
+
+    def __bool__(self) -> bool:
+        return True
 
 
 class _FormRequest(OAuth2Request):

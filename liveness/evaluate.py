@@ -162,9 +162,10 @@ def _decide(pipeline, data_or_clip, actions, reference=None, seen=None, session=
     return live and (reference is None or same), reason, (time.process_time() - t) * 1000
 
 
-def _burst(frames):
-    """The attack clip as a JPEG burst (the mini-program's raw-frames upload)."""
-    return decode_burst([(t, cv2.imencode(".jpg", f, [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes())
+def burst(frames, quality: int = 90):
+    """``(t_ms, BGR)`` frames sent as a JPEG burst (the page's and the mini-program's
+    raw-frames upload) and decoded as the server decodes one."""
+    return decode_burst([(t, cv2.imencode(".jpg", f, [cv2.IMWRITE_JPEG_QUALITY, quality])[1].tobytes())
                          for t, f in frames])
 
 
@@ -196,7 +197,7 @@ def run(pipeline, shared: Path | None = None, quick: bool = False,
         found = pipeline.detector.detect(still, side=2 * pipeline.settings.det_side)
         image, box = attacks.fit(still, found[0].box if found else None)
         for kind, params, make in attacks.variations(image, box, quick=quick):
-            clip = _burst(make())
+            clip = burst(make())
             add("attack", kind, f"{victim} {params} guided", _decide(pipeline, clip, GUIDED_ACTIONS))
             imitated = ["look_down"] if "nod" in kind else ["move_closer"] if kind == "zoom" else ["turn_left"]
             add("attack", kind, f"{victim} {params} {imitated[0]}", _decide(pipeline, clip, imitated))
@@ -206,7 +207,7 @@ def run(pipeline, shared: Path | None = None, quick: bool = False,
             centre = lm[[0, 1, 3, 4]].mean(axis=0)
             iod = float(np.linalg.norm(lm[1] - lm[0]))
             for yaw, focal in ((35, 1.5), (-35, 1.5), (40, 2.0), (-30, 1.2))[: 2 if quick else 4]:
-                clip = _burst(attacks.render(
+                clip = burst(attacks.render(
                     image, lambda p, y=yaw, f=focal: attacks.plane_homography(centre, f * iod, p * y),
                     box, swing="out_back", hold_ms=800, duration_ms=3000))
                 add("attack", "planned_turn", f"{victim} yaw {yaw} focal {focal} iod",

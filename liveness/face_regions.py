@@ -55,7 +55,18 @@ class FaceRegions:
     iod: float              # analysis pixels
 
     def to_face(self, pts: np.ndarray) -> np.ndarray:
-        return ((pts - self.origin) @ self.axes.T) / self.iod
+        return _to_face(pts, self.origin, self.axes, self.iod)
+
+
+def _to_face(pts: np.ndarray, origin: np.ndarray, axes: np.ndarray, iod: float) -> np.ndarray:
+    return ((pts - origin) @ axes.T) / iod
+
+
+def cheek_counts(face_units: np.ndarray) -> tuple[int, int]:
+    """Points (face units) on the cheeks beside the nose: (left of it, right of it)."""
+    beside = (face_units[:, 1] > CHEEK_TOP) & (face_units[:, 1] < CHEEK_BOTTOM)
+    return (int((beside & (face_units[:, 0] < -RING_INNER)).sum()),
+            int((beside & (face_units[:, 0] > RING_INNER)).sum()))
 
 
 def _polygon_mask(shape, pts: np.ndarray, index: list[int]) -> np.ndarray:
@@ -84,11 +95,8 @@ def face_regions(grey_ref: np.ndarray, mesh_xy: np.ndarray, max_points: int = 18
     near_nose = np.zeros(shape, np.uint8)
     cv2.circle(near_nose, (int(round(origin[0])), int(round(origin[1]))), int(NOSE_RADIUS * iod), 255, -1)
     face_pts = flow.features(grey_ref, usable, max_points, 0.07 * iod)
-    if cheek_min and tiles >= 2:
-        f = ((face_pts - origin) @ axes.T) / iod
-        beside = (f[:, 1] > CHEEK_TOP) & (f[:, 1] < CHEEK_BOTTOM)
-        if min((beside & (f[:, 0] < -RING_INNER)).sum(), (beside & (f[:, 0] > RING_INNER)).sum()) < cheek_min:
-            face_pts = flow.tiled_features(grey_ref, usable, max_points, 0.07 * iod, tiles)
+    if cheek_min and tiles >= 2 and min(cheek_counts(_to_face(face_pts, origin, axes, iod))) < cheek_min:
+        face_pts = flow.tiled_features(grey_ref, usable, max_points, 0.07 * iod, tiles)
     pts = np.vstack([face_pts,
                      flow.features(grey_ref, cv2.bitwise_and(usable, near_nose), nose_points, 0.03 * iod)])
     regions = FaceRegions(pts, np.zeros((len(pts), 2)), np.zeros(len(pts), bool), np.zeros(len(pts), bool),

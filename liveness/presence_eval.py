@@ -24,6 +24,7 @@ import cv2
 import numpy as np
 
 from . import attacks
+from .evaluate import shared_dir
 from .presence import PresenceSettings, assess
 
 # (clip, first second, expected reason): the segment of <= 12 s used as "the clip".  lp_d6's
@@ -75,6 +76,15 @@ def video_path(shared_videos, name: str) -> Path:
     return own if own.is_file() else Path(shared_videos) / f"{name}.mp4"
 
 
+def fit_side(image: np.ndarray, max_side: int = 640) -> np.ndarray:
+    """``image`` scaled down (area averaging) so that its longer side is at most ``max_side``."""
+    h, w = image.shape[:2]
+    s = min(1.0, max_side / max(h, w))
+    if s >= 1.0:
+        return image
+    return cv2.resize(image, (round(w * s), round(h * s)), interpolation=cv2.INTER_AREA)
+
+
 def load_video(path, fps: float = 15.0, max_side: int = 640, start_s: float = 0.0,
                max_s: float = SEGMENT_S) -> tuple[list[float], list[np.ndarray]]:
     """Frames at ``fps`` from ``start_s`` for at most ``max_s`` seconds, longer side <= max_side."""
@@ -93,10 +103,7 @@ def load_video(path, fps: float = 15.0, max_side: int = 640, start_s: float = 0.
             if t > (start_s + max_s) * 1000.0:
                 break
             next_t += 1000.0 / fps
-            h, w = frame.shape[:2]
-            s = min(1.0, max_side / max(h, w))
-            if s < 1.0:
-                frame = cv2.resize(frame, (round(w * s), round(h * s)), interpolation=cv2.INTER_AREA)
+            frame = fit_side(frame, max_side)
             times.append(t - start_s * 1000.0)
             frames.append(frame)
     finally:
@@ -199,17 +206,21 @@ def margins(rows, cfg: PresenceSettings) -> dict:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m liveness.presence_eval", description=__doc__.split("\n")[0])
     ap.add_argument("--models", default="models")
-    ap.add_argument("--shared", default=str(Path(__file__).resolve().parents[1].parent / "shared"))
+    ap.add_argument("--shared", default=str(shared_dir()))
     ap.add_argument("--quick", action="store_true", help="two variations per attack kind, no windows")
     ap.add_argument("--json", help="also write every row to this file")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
-    result = evaluate(args.models, args.shared, quick=args.quick)
-    if args.json:
-        Path(args.json).write_text(json.dumps(result, indent=1, default=str))
-    print(json.dumps(result["margins"], indent=1))
-    print(f"({time.perf_counter() - t0:.0f} s)")
+    report(evaluate(args.models, args.shared, quick=args.quick), "margins", args.json, t0)
     return 0
+
+
+def report(result: dict, key: str, json_path: str | None, t0: float) -> None:
+    """Every row to ``json_path`` (if given), ``result[key]`` and the time taken to stdout."""
+    if json_path:
+        Path(json_path).write_text(json.dumps(result, indent=1, default=str))
+    print(json.dumps(result[key], indent=1))
+    print(f"({time.perf_counter() - t0:.0f} s)")
 
 
 if __name__ == "__main__":

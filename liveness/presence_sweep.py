@@ -18,7 +18,6 @@ against its largest value over attack clips.  ~3 minutes on one core.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -27,10 +26,9 @@ import cv2
 import numpy as np
 
 from . import attacks
-from .clip import decode_burst
-from .evaluate import read_frames
+from .evaluate import burst, read_frames, shared_dir
 from .presence import PresenceSettings, assess
-from .presence_eval import GENUINE, video_path
+from .presence_eval import GENUINE, fit_side, report, video_path
 from .track import follow
 
 WINDOW_S, STEP_S = 4.0, 0.5
@@ -38,19 +36,9 @@ STILLS = ("live_T1", "obama_1", "biden_1", "spoof_print_F1")
 JPEG_QUALITY = 88
 
 
-def _burst(frames) -> list[tuple[float, bytes]]:
-    return [(t, cv2.imencode(".jpg", f, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])[1].tobytes())
-            for t, f in frames]
-
-
-def _fit(image: np.ndarray, side: int = 640) -> np.ndarray:
-    s = side / max(image.shape[:2])
-    return image if s >= 1 else cv2.resize(image, None, fx=s, fy=s, interpolation=cv2.INTER_AREA)
-
-
 def judge(pipeline, frames, settings: PresenceSettings | None = None) -> dict:
     """``frames`` ((t_ms, BGR), ...) judged as a login's clip is; the 3-D check's scores."""
-    clip = decode_burst(_burst(frames))
+    clip = burst(frames, JPEG_QUALITY)
     track = follow(pipeline.detector, clip, side=pipeline.settings.clip_det_side)
     result = assess([f.image for f in clip.frames], track.faces, [f.t_ms for f in clip.frames],
                     pipeline.mesh, settings)
@@ -60,7 +48,7 @@ def judge(pipeline, frames, settings: PresenceSettings | None = None) -> dict:
 def genuine_windows(videos: Path):
     """(clip name, start s, frames) for every window of every real clip."""
     for name, _, _ in GENUINE:
-        frames = [(t, _fit(image)) for t, image in read_frames(video_path(videos, name))]
+        frames = [(t, fit_side(image)) for t, image in read_frames(video_path(videos, name))]
         start = 0.0
         while frames and start + WINDOW_S <= frames[-1][0] / 1000.0 + 0.05:
             sel = [(t - start * 1000.0, f) for t, f in frames
@@ -124,15 +112,12 @@ def main(argv=None) -> int:
     from .pipeline import LivenessPipeline
     ap = argparse.ArgumentParser(prog="python -m liveness.presence_sweep", description=__doc__.split("\n")[0])
     ap.add_argument("--models", default="models")
-    ap.add_argument("--shared", default=str(Path(__file__).resolve().parents[1].parent / "shared"))
+    ap.add_argument("--shared", default=str(shared_dir()))
     ap.add_argument("--json", help="also write every row to this file")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
-    result = run(LivenessPipeline.from_dir(args.models, threads=1), Path(args.shared))
-    if args.json:
-        Path(args.json).write_text(json.dumps(result, indent=1, default=str))
-    print(json.dumps(result["summary"], indent=1))
-    print(f"({time.perf_counter() - t0:.0f} s)")
+    report(run(LivenessPipeline.from_dir(args.models, threads=1), Path(args.shared)), "summary",
+           args.json, t0)
     return 0
 
 

@@ -183,7 +183,7 @@ def test_cheeks_get_points_when_the_strongest_corners_leave_one_empty(engine, vi
     beside the nose, so a field fitted to them would be extrapolated down to the nose; the
     cheek switch (``cheek_min``) chooses the corners tile by tile and both cheeks get points."""
     from liveness import flow
-    from liveness.face_regions import CHEEK_BOTTOM, CHEEK_TOP, RING_INNER, face_regions
+    from liveness.face_regions import cheek_counts, face_regions
     from liveness.mesh import roll_from_eyes
     _, frames = load_video(video_path(videos, "lp_d3"), max_s=0.5)
     face = engine.faces(frames[:1])[0]
@@ -192,9 +192,7 @@ def test_cheeks_get_points_when_the_strongest_corners_leave_one_empty(engine, vi
 
     def cheeks(cheek_min):
         r = face_regions(grey, mesh_xy, 100, tiles=4, cheek_min=cheek_min)
-        f = r.face[r.ring]
-        beside = (f[:, 1] > CHEEK_TOP) & (f[:, 1] < CHEEK_BOTTOM)
-        return int((beside & (f[:, 0] < -RING_INNER)).sum()), int((beside & (f[:, 0] > RING_INNER)).sum())
+        return cheek_counts(r.face[r.ring])
 
     assert min(cheeks(0)) == 0
     assert min(cheeks(PresenceSettings().cheek_min)) >= 3

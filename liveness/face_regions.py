@@ -53,6 +53,7 @@ class FaceRegions:
     origin: np.ndarray      # nose tip, analysis pixels
     axes: np.ndarray        # (2, 2): x (eye line) and y unit vectors
     iod: float              # analysis pixels
+    relief: np.ndarray | None = None   # (n,) the mesh's depth at each point (face units, toward the camera)
 
     def to_face(self, pts: np.ndarray) -> np.ndarray:
         return _to_face(pts, self.origin, self.axes, self.iod)
@@ -69,6 +70,18 @@ def cheek_counts(face_units: np.ndarray) -> tuple[int, int]:
             int((beside & (face_units[:, 0] > RING_INNER)).sum()))
 
 
+def relief_at(face_units: np.ndarray, mesh_face: np.ndarray, mesh_depth: np.ndarray, k: int = 4) -> np.ndarray:
+    """The mesh's depth at ``face_units`` points: inverse-distance weights of the ``k`` nearest
+    mesh points (all in face units).  A shape prior, never evidence: the mesh gives a flat
+    photo a face-shaped depth too; what is tested is whether the texture moved like it."""
+    if len(face_units) == 0:
+        return np.zeros(0)
+    d2 = ((face_units[:, None, :] - mesh_face[None, :, :]) ** 2).sum(-1)
+    near = np.argsort(d2, axis=1)[:, :k]
+    w = 1.0 / np.maximum(np.take_along_axis(d2, near, 1), 1e-6)
+    return (mesh_depth[near] * w).sum(1) / w.sum(1)
+
+
 def _polygon_mask(shape, pts: np.ndarray, index: list[int]) -> np.ndarray:
     mask = np.zeros(shape, np.uint8)
     cv2.fillConvexPoly(mask, cv2.convexHull(np.round(pts[index]).astype(np.int32)), 255)
@@ -76,9 +89,11 @@ def _polygon_mask(shape, pts: np.ndarray, index: list[int]) -> np.ndarray:
 
 
 def face_regions(grey_ref: np.ndarray, mesh_xy: np.ndarray, max_points: int = 180,
-                 nose_points: int = 40, tiles: int = 4, cheek_min: int = 0) -> FaceRegions:
+                 nose_points: int = 40, tiles: int = 4, cheek_min: int = 0,
+                 mesh_z: np.ndarray | None = None) -> FaceRegions:
     """Texture points of the face in ``grey_ref`` (analysis scale), given the mesh points
-    ``mesh_xy`` (468, 2) at that scale."""
+    ``mesh_xy`` (468, 2) at that scale and, optionally, the mesh's z (468,) on the same scale
+    (MediaPipe's sign: smaller is nearer), which gives each point its ``relief``."""
     shape = grey_ref.shape[:2]
     right = mesh_xy[list(RIGHT_EYE_CORNERS)].mean(0)
     left = mesh_xy[list(LEFT_EYE_CORNERS)].mean(0)
@@ -106,4 +121,6 @@ def face_regions(grey_ref: np.ndarray, mesh_xy: np.ndarray, max_points: int = 18
     rigid = f[:, 1] < lip - MOUTH_MARGIN       # above the upper lip: no mouth, no jaw
     r = np.linalg.norm(f, axis=1)
     regions.face, regions.nose, regions.ring = f, rigid & (r < NOSE_RADIUS), rigid & (r > RING_INNER)
+    if mesh_z is not None:
+        regions.relief = relief_at(f, regions.to_face(mesh_xy), -np.asarray(mesh_z, np.float64) / iod)
     return regions

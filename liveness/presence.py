@@ -28,12 +28,21 @@ Recipe (``assess``):
    face.  A smooth picture moves its nose off the affine field only by the curvature the
    quadratic field also explains.  ``depth`` per frame is the share of the nose's ``plane``
    residual that the quadratic field leaves unexplained (projected on it).
-4. The clip passes when at least ``depth_frames`` frames moved the nose off the face's
+4. Shape, per used frame: a head that turns moves every point off the face's plane by its
+   height above that plane times one direction (the turn's; an affine camera).  The face
+   mesh of the reference frame gives each texture point its relief (a shape prior: the mesh
+   gives a photo a face-shaped relief too; what is tested is whether the texture moved like
+   it), and ``shape`` is the share of the points' off-plane motion that this relief times
+   one fitted 2-vector explains (robust R squared).  A random smooth warp of a photo that
+   happens to push the nose off the quadratic field moves the other points off the plane
+   in directions and amounts of its own.
+5. The clip passes when at least ``depth_frames`` frames moved the nose off the face's
    plane by ``plane_min`` or more and the ``depth`` share reaches ``depth_ratio`` on 30 %
    of them (the 70th percentile): a statistic over many frames, so one badly tracked frame
    decides nothing, while frames spoiled by an expression, a blink or talking (the ring
-   itself moving) need not be a majority of a real person's clip.
-5. Face vs background: at the frame of largest face motion, the share of background points
+   itself moving) need not be a majority of a real person's clip; and the median ``shape``
+   of those frames reaches ``shape_min``.
+6. Face vs background: at the frame of largest face motion, the share of background points
    that follow the face's own homography instead of staying still (a photo's surroundings
    move with it).
 Otherwise ``planar``.  Coming closer alone is measured (``scale``) but is not accepted as
@@ -74,6 +83,7 @@ class PresenceSettings:
     depth_frames: int = 6          # frames that must count
     depth_ratio: float = 0.45      # share of it the quadratic field leaves unexplained...
     depth_quantile: float = 0.7    # ...reached on 30 % of those frames (70th percentile)
+    shape_min: float = 0.4         # share of the off-plane motion the face's relief explains (median)
     bg_coupled_max: float = 0.5    # background share moving with the face plane
     bg_min_points: int = 8
 
@@ -123,9 +133,29 @@ def _robust_fit(a: np.ndarray, d: np.ndarray, iters: int = 4) -> np.ndarray:
     return coef
 
 
+def _relief_share(face: np.ndarray, off: np.ndarray, relief: np.ndarray, ring: np.ndarray) -> float:
+    """Share of the points' motion off the face's plane (``off``, (n, 2)) explained by one rigid
+    body of the face's own relief: a head that turns moves each point off the plane by its
+    height above that plane times one direction (the turn's; an affine camera), so the field
+    is ``relief_off_plane x c`` for a single 2-vector ``c``.  A random smooth warp of a photo
+    moves its points off the plane in directions and amounts of its own.  ``c`` is fitted
+    robustly (Huber-like reweighting: an eyebrow raised or a lost track is not the face), the
+    share is the reweighted R squared."""
+    zc, *_ = np.linalg.lstsq(_affine(face[ring]), relief[ring], rcond=None)
+    z = relief - _affine(face) @ zc
+    w = np.ones(len(z))
+    for _ in range(4):
+        c = (w[:, None] * z[:, None] * off).sum(0) / max(float((w * z * z).sum()), 1e-12)
+        e = np.linalg.norm(off - z[:, None] * c, axis=1)
+        w = 1.0 / np.maximum(1.0, e / max(1.5 * float(np.median(e)), 1e-4))
+    total = float((w * (off ** 2).sum(1)).sum())
+    return 1.0 - float((w * e ** 2).sum()) / max(total, 1e-12)
+
+
 def _nose_residuals(regions: FaceRegions, pts: np.ndarray, alive: np.ndarray, cover: int):
-    """(residual against the affine field, against the quadratic field, ring misfit) of the
-    nose texture in one frame, face units; None when the ring does not surround the nose."""
+    """(residual against the affine field, against the quadratic field, ring misfit, relief
+    share) of the nose texture in one frame, face units; None when the ring does not surround
+    the nose."""
     ring, nose = alive & regions.ring, alive & regions.nose
     if ring.sum() < 10 or nose.sum() < 3:
         return None
@@ -138,7 +168,12 @@ def _nose_residuals(regions: FaceRegions, pts: np.ndarray, alive: np.ndarray, co
     coef = _robust_fit(_quad(fr), d[ring])
     smooth = np.median(d[nose] - _quad(fn) @ coef, axis=0)
     ring_res = float(np.median(np.linalg.norm(_quad(fr) @ coef - d[ring], axis=1)))
-    return plane, smooth, ring_res
+    shape = float("nan")
+    if regions.relief is not None:
+        rigid = ring | nose
+        off = d[rigid] - _affine(regions.face[rigid]) @ affine
+        shape = _relief_share(regions.face[rigid], off, regions.relief[rigid], ring[rigid])
+    return plane, smooth, ring_res, shape
 
 
 def _background_mask(shape, box, scale: float) -> np.ndarray:
@@ -195,15 +230,17 @@ def assess(frames: Sequence[np.ndarray], faces: Sequence, times_ms: Sequence[flo
 
     scale = min(1.0, cfg.iod_px / max(iod_img, 1e-6))
     t = time.perf_counter()
-    mesh_xy = mesh.landmarks(frames[ref], ref_face.box, roll_from_eyes(ref_face.landmarks))[:, :2]
+    mesh_pts = np.asarray(mesh.landmarks(frames[ref], ref_face.box, roll_from_eyes(ref_face.landmarks)))
     timings["mesh"] = (time.perf_counter() - t) * 1000
     t = time.perf_counter()
     g0 = flow.grey(frames[ref], scale)
-    regions = face_regions(g0, mesh_xy * scale, cfg.max_points, tiles=cfg.tiles, cheek_min=cfg.cheek_min)
+    regions = face_regions(g0, mesh_pts[:, :2] * scale, cfg.max_points, tiles=cfg.tiles,
+                           cheek_min=cfg.cheek_min, mesh_z=mesh_pts[:, 2] * scale)
     bg = flow.features(g0, _background_mask(g0.shape, ref_face.box, scale), 60, 0.15 * regions.iod)
     rigid = regions.nose | regions.ring      # only these points are measured: only they are tracked
     regions = FaceRegions(regions.points[rigid], regions.face[rigid], regions.nose[rigid],
-                          regions.ring[rigid], regions.origin, regions.axes, regions.iod)
+                          regions.ring[rigid], regions.origin, regions.axes, regions.iod,
+                          regions.relief[rigid])
     start = regions.points.astype(np.float32)
     rows, far = [], []
     for direction in (1, -1):
@@ -219,15 +256,16 @@ def assess(frames: Sequence[np.ndarray], faces: Sequence, times_ms: Sequence[flo
             got = _nose_residuals(regions, pos, alive, cfg.cover)
             if got is None or float(alive.mean()) < cfg.min_tracked:
                 continue
-            plane, smooth, ring_res = got
+            plane, smooth, ring_res, shape = got
             size = float(np.linalg.norm(plane))
-            rows.append({"frame": j, "plane": size, "ring_res": ring_res, "turn": turns[j],
+            rows.append({"frame": j, "plane": size, "ring_res": ring_res, "turn": turns[j], "shape": shape,
                          "depth": float(smooth @ plane) / max(size, 1e-9) ** 2})
             far.append((float(np.median(np.linalg.norm(pos - start, axis=1))), j, pos, alive))
     timings["track"] = (time.perf_counter() - t) * 1000
 
     counted = [r for r in rows if r["plane"] >= cfg.plane_min]
     depth = float(np.quantile([r["depth"] for r in counted], cfg.depth_quantile)) if counted else 0.0
+    shape = float(np.median([r["shape"] for r in counted])) if counted else 0.0
     coupled, n_bg = float("nan"), 0
     if far and len(bg):   # face vs background at the frame where the face texture moved most
         _, j, pos, alive = max(far, key=lambda x: x[0])
@@ -239,6 +277,7 @@ def assess(frames: Sequence[np.ndarray], faces: Sequence, times_ms: Sequence[flo
                                      np.concatenate([alive, bg_alive]), sel, ~sel, regions.iod)
     scores.update({
         "tracked_frames": float(len(rows)), "depth_frames": float(len(counted)), "depth": depth,
+        "shape": shape,
         "plane": max((r["plane"] for r in rows), default=0.0),
         "ring_res": float(np.median([r["ring_res"] for r in rows])) if rows else float("nan"),
         "bg_coupled": coupled, "bg_points": float(n_bg),
@@ -249,6 +288,6 @@ def assess(frames: Sequence[np.ndarray], faces: Sequence, times_ms: Sequence[flo
         return PresenceResult(False, "no_depth_motion", scores, frames_used, timings)
     if n_bg >= cfg.bg_min_points and coupled >= cfg.bg_coupled_max:
         return PresenceResult(False, "planar", scores, frames_used, timings)
-    if len(counted) < cfg.depth_frames or depth < cfg.depth_ratio:
+    if len(counted) < cfg.depth_frames or depth < cfg.depth_ratio or not shape >= cfg.shape_min:
         return PresenceResult(False, "planar", scores, frames_used, timings)
     return PresenceResult(True, None, scores, frames_used, timings)

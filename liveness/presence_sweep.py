@@ -11,9 +11,10 @@ refused by the movement checks, rightly.  Attack side: every variation of
 ``liveness.attacks`` made from four stills (one of them a photographed print), the same way.
 
 Prints the share of turning windows that pass, per person; the attack clips that pass (the
-random thin-plate warps, a digital-injection kind, apart); and the ``depth`` statistic's
-margin: its 10th/25th/50th percentile over genuine windows with enough counted frames
-against its largest value over attack clips.  ~3 minutes on one core.
+random thin-plate warps apart); the ``depth`` statistic's margin: its 10th/25th/50th
+percentile over genuine windows with enough counted frames against its largest value over
+attack clips; and the lowest ``shape`` (relief share) of the genuine windows that pass.
+~3 minutes on one core.
 """
 from __future__ import annotations
 
@@ -96,6 +97,7 @@ def summary(rows, cfg: PresenceSettings) -> dict:
     warps = [r for r in rows if r["side"] == "attack" and r["kind"] == "smooth_warp"]
     other = [r for r in rows if r["side"] == "attack" and r["kind"] != "smooth_warp"]
     g, a = _stat(turned, cfg), _stat(other, cfg)
+    gs = [r["shape"] for r in turned if r["passed"]]
     return {
         "genuine_windows": sum(r["side"] == "genuine" for r in rows),
         "turning_windows": len(turned), "turning_passed": sum(bool(r["passed"]) for r in turned),
@@ -105,6 +107,8 @@ def summary(rows, cfg: PresenceSettings) -> dict:
         "depth_genuine_p10_p25_p50": [round(float(v), 3) for v in np.quantile(g, [0.1, 0.25, 0.5])] if g else None,
         "depth_attack_max": round(max(a), 3) if a else None,
         "depth_ratio": cfg.depth_ratio,
+        "shape_passing_genuine_min_p5": ([round(float(v), 3) for v in np.quantile(gs, [0.0, 0.05])] if gs else None),
+        "shape_min": cfg.shape_min,
     }
 
 

@@ -166,6 +166,7 @@ def test_one_refresh_token_used_twice_at_once_exactly_one_wins(cluster, rp):
 
 def test_metrics_aggregate_the_workers_of_a_node(cluster, rp):
     a = cluster["nodes"][0]  # two gunicorn workers
+    _tokens(rp, Browser(rp.issuer), a, a, a, user="frank")   # a login on this node, whatever ran before
     for _ in range(20):
         assert rp.client_credentials(a, "liveness").status_code == 200
     text = requests.get(a.url + "/metrics", timeout=5).text

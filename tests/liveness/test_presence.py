@@ -110,10 +110,11 @@ RANDOM_WARP_SEEDS = range(10, 18)
 
 def test_random_warps_rarely_pass_the_login_decision(pipeline, face_images):
     """40 random thin-plate warps (5 stills x 8 seeds, amplitude 0.15 face widths: larger
-    ones break the face track) sent with the guided turn.  Measured: 3 of 40 accepted; with
-    the 3-D check switched off, 9 of 40 (every warp that fakes the turn).  The bound guards that rate: an attacker who can
-    search warps offline with the public engine finds one, which is why the README lists
-    synthetic frames injected as a camera among what this method does not stop."""
+    ones break the face track) sent with the guided turn.  Measured: 2 of 40 accepted (3
+    before the relief fit; 9 with the 3-D check switched off: every warp that fakes the
+    turn).  The bound guards that rate: an attacker who can search warps offline with the
+    public engine finds one, which is why the README lists synthetic frames injected as a
+    camera among what this method does not stop."""
     accepted, refused = [], {}
     for name in RANDOM_WARP_STILLS:
         image = face_images[name]
@@ -128,7 +129,7 @@ def test_random_warps_rarely_pass_the_login_decision(pipeline, face_images):
             else:
                 refused[result.reason] = refused.get(result.reason, 0) + 1
     assert len(accepted) + sum(refused.values()) == 40
-    assert len(accepted) <= 5, (accepted, refused)
+    assert len(accepted) <= 3, (accepted, refused)
     assert refused.get("planar", 0) + refused.get("no_depth_motion", 0) >= 5, refused
 
 

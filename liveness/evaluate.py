@@ -6,6 +6,11 @@
   were refused.
 Real people who do not move (lp_d0, lp_d13) are reported apart: they must be refused by the
 movement check, and a refusal there is correct, not a BPCER error.
+- ``guided_turn_windows`` (not with ``--quick``): every 4-s window, one a second, of every
+  real clip (``presence_sweep.genuine_windows``: the shared ones and the project's
+  ``data/videos``) in which the head turns by ``TURN_LABEL`` or more, labelled with the
+  refined landmarks (not with the clip's own track), sent as an MP4 with the guided turn:
+  BPCER over many windows of 7 people rather than over 7 chosen ones.
 
 Genuine clips are windows of the real videos in ``../shared/data/videos`` (``WINDOWS``: which
 seconds, and the actions the person performs in them).  Attacks are built here from the
@@ -82,6 +87,12 @@ def encode(frames, fps: float = 30.0, kind: str = "video/mp4") -> bytes:
         return Path(path).read_bytes()
     finally:
         os.unlink(path)
+
+
+def encode_timed(frames, kind: str = "video/mp4") -> bytes:
+    """``(t_ms, BGR)`` frames encoded at their mean rate (``encode``)."""
+    fps = 1000.0 * (len(frames) - 1) / max(frames[-1][0] - frames[0][0], 1.0)
+    return encode([f for _, f in frames], fps, kind)
 
 
 def read_frames(path: Path, start_s: float = 0.0, seconds: float | None = None) -> list:
@@ -191,6 +202,13 @@ def run(pipeline, shared: Path | None = None, quick: bool = False,
     for n in STILL_PEOPLE:
         frames, fps, _ = wins[n]
         add("still_person", "guided_turn", f"{n} guided", _decide(pipeline, encode(frames, fps), GUIDED_ACTIONS))
+    if not quick:
+        from .presence_sweep import TURN_LABEL, genuine_windows, head_turn
+        for name, start, frames in genuine_windows(videos, step_s=1.0):
+            if head_turn(pipeline, frames) < TURN_LABEL:
+                continue
+            add("genuine", "guided_turn_windows", f"{name}@{start:.0f}s guided",
+                _decide(pipeline, encode_timed(frames), GUIDED_ACTIONS))
 
     for victim in (VICTIMS[:1] if quick else VICTIMS):
         still = cv2.imread(str(faces / f"{victim}.jpg"), cv2.IMREAD_COLOR)

@@ -1,11 +1,12 @@
 """The sweep behind the 3-D check's thresholds, through the login's own path.
 
-    python -m liveness.presence_sweep [--models models] [--shared ../shared] [--json FILE]
+    python -m liveness.presence_sweep [--models models] [--shared ../shared] [--json FILE] [--mp4]
 
 Genuine side: every 4-s window, one every half second, of every real clip (``../shared/data/videos``
 and the project's ``data/videos``), sent as the camera page sends a clip (JPEG frames, quality
 88, longer side <= 640) and decoded, tracked and judged exactly as a login's clip is
-(``decode_burst``, the YuNet track at ``clip_det_side``, ``presence.assess``).  Windows whose
+(``decode_burst``, the YuNet track at ``clip_det_side``, ``presence.assess``); with ``--mp4``
+every clip is sent as an MP4 instead, as a mini-program sends one.  Windows whose
 landmark turn reaches ``turn_min`` are the ones that count: a person who did not turn is
 refused by the movement checks, rightly.  Attack side: every variation of
 ``liveness.attacks`` made from four stills (one of them a photographed print), the same way.
@@ -27,26 +28,30 @@ import cv2
 import numpy as np
 
 from . import attacks
-from .evaluate import burst, read_frames, shared_dir
-from .presence import PresenceSettings, assess
+from .clip import decode_video
+from .evaluate import burst, encode_timed, read_frames, shared_dir
+from .presence import PresenceSettings, assess, nose_offset
 from .presence_eval import GENUINE, fit_side, report, video_path
 from .track import follow
 
 WINDOW_S, STEP_S = 4.0, 0.5
+TURN_LABEL = 0.1     # IOD (~12 degrees): ``liveness eval`` counts a window in which the head turned this much
 STILLS = ("live_T1", "obama_1", "biden_1", "spoof_print_F1")
 JPEG_QUALITY = 88
 
 
-def judge(pipeline, frames, settings: PresenceSettings | None = None) -> dict:
+def judge(pipeline, frames, settings: PresenceSettings | None = None, mp4: bool = False) -> dict:
     """``frames`` ((t_ms, BGR), ...) judged as a login's clip is; the 3-D check's scores."""
-    clip = burst(frames, JPEG_QUALITY)
+    # ``mp4``: sent as a mini-program sends a recording (here OpenCV's MPEG-4 Part 2 at its
+    # default rate) and decoded as the server decodes one
+    clip = decode_video(encode_timed(frames)) if mp4 else burst(frames, JPEG_QUALITY)
     track = follow(pipeline.detector, clip, side=pipeline.settings.clip_det_side)
     result = assess([f.image for f in clip.frames], track.faces, [f.t_ms for f in clip.frames],
                     pipeline.mesh, settings)
     return {"passed": result.passed, "reason": result.reason, **result.scores}
 
 
-def genuine_windows(videos: Path):
+def genuine_windows(videos: Path, step_s: float = STEP_S):
     """(clip name, start s, frames) for every window of every real clip."""
     for name, _, _ in GENUINE:
         frames = [(t, fit_side(image)) for t, image in read_frames(video_path(videos, name))]
@@ -55,7 +60,21 @@ def genuine_windows(videos: Path):
             sel = [(t - start * 1000.0, f) for t, f in frames
                    if start * 1000.0 <= t < (start + WINDOW_S) * 1000.0]
             yield name, start, sel
-            start += STEP_S
+            start += step_s
+
+
+def head_turn(pipeline, frames) -> float:
+    """How far the head turned or nodded in ``frames`` ((t_ms, BGR), ...): the 95th percentile
+    of the nose's offset from the eyes (refined landmarks, IOD units) against its median."""
+    offsets = []
+    for _, image in frames:
+        found = pipeline.detector.detect(image)
+        if len(found) == 1:
+            offsets.append(nose_offset(np.asarray(pipeline.detector.refine(image, found[0]).landmarks, np.float64)))
+    if len(offsets) < 5:
+        return 0.0
+    offsets = np.array(offsets)
+    return float(np.quantile(np.linalg.norm(offsets - np.median(offsets, axis=0), axis=1), 0.95))
 
 
 def attack_clips(pipeline, faces: Path):
@@ -68,15 +87,16 @@ def attack_clips(pipeline, faces: Path):
             yield still, kind, params, make()
 
 
-def run(pipeline, shared: Path, settings: PresenceSettings | None = None, log=print) -> dict:
+def run(pipeline, shared: Path, settings: PresenceSettings | None = None, log=print,
+        mp4: bool = False) -> dict:
     cfg = settings or PresenceSettings()
     rows = []
     for name, start, frames in genuine_windows(shared / "data" / "videos"):
         rows.append({"side": "genuine", "case": f"{name}@{start:.1f}s", "person": name,
-                     **judge(pipeline, frames, cfg)})
+                     **judge(pipeline, frames, cfg, mp4)})
     for still, kind, params, frames in attack_clips(pipeline, shared / "data" / "faces"):
         row = {"side": "attack", "case": f"{still} {kind} {params}", "kind": kind,
-               **judge(pipeline, frames, cfg)}
+               **judge(pipeline, frames, cfg, mp4)}
         rows.append(row)
         if row["passed"]:
             log(f"attack passed the 3-D check: {row['case']}")
@@ -118,9 +138,10 @@ def main(argv=None) -> int:
     ap.add_argument("--models", default="models")
     ap.add_argument("--shared", default=str(shared_dir()))
     ap.add_argument("--json", help="also write every row to this file")
+    ap.add_argument("--mp4", action="store_true", help="send every clip as an MP4 instead of a JPEG burst")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
-    report(run(LivenessPipeline.from_dir(args.models, threads=1), Path(args.shared)), "summary",
+    report(run(LivenessPipeline.from_dir(args.models, threads=1), Path(args.shared), mp4=args.mp4), "summary",
            args.json, t0)
     return 0
 

@@ -247,3 +247,13 @@ def test_cheeks_get_points_when_the_strongest_corners_leave_one_empty(engine, vi
 
     assert min(cheeks(0)) == 0
     assert min(cheeks(PresenceSettings().cheek_min)) >= 3
+
+
+def test_eval_labels_a_window_by_how_far_the_head_turned(pipeline, videos):
+    """``liveness eval`` counts a real window as a genuine guided turn only when the refined
+    landmarks say the head turned (``TURN_LABEL``): lp_d3 turns at 8-12 s, lp_d0 sits still."""
+    from liveness.presence_sweep import TURN_LABEL, head_turn
+    turning = load_video(video_path(videos, "lp_d3"), start_s=8.0, max_s=4.0)
+    still = load_video(video_path(videos, "lp_d0"), start_s=0.0, max_s=3.0)
+    assert head_turn(pipeline, list(zip(*turning))) >= TURN_LABEL
+    assert head_turn(pipeline, list(zip(*still))) < TURN_LABEL / 2

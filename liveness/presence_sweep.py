@@ -28,7 +28,7 @@ import cv2
 import numpy as np
 
 from . import attacks
-from .clip import decode_video
+from .clip import ClipError, decode_video
 from .evaluate import burst, encode_timed, read_frames, shared_dir
 from .presence import PresenceSettings, assess, nose_offset
 from .presence_eval import GENUINE, fit_side, report, video_path
@@ -44,7 +44,10 @@ def judge(pipeline, frames, settings: PresenceSettings | None = None, mp4: bool 
     """``frames`` ((t_ms, BGR), ...) judged as a login's clip is; the 3-D check's scores."""
     # ``mp4``: sent as a mini-program sends a recording (here OpenCV's MPEG-4 Part 2 at its
     # default rate) and decoded as the server decodes one
-    clip = decode_video(encode_timed(frames)) if mp4 else burst(frames, JPEG_QUALITY)
+    try:
+        clip = decode_video(encode_timed(frames)) if mp4 else burst(frames, JPEG_QUALITY)
+    except ClipError as exc:     # refused before any check, as a login's clip would be
+        return {"passed": False, "reason": exc.reason}
     track = follow(pipeline.detector, clip, side=pipeline.settings.clip_det_side)
     result = assess([f.image for f in clip.frames], track.faces, [f.t_ms for f in clip.frames],
                     pipeline.mesh, settings)

@@ -10,7 +10,7 @@ movement check, and a refusal there is correct, not a BPCER error.
   real clip (``presence_sweep.genuine_windows``: the shared ones and the project's
   ``data/videos``) in which the head turns by ``TURN_LABEL`` or more, labelled with the
   refined landmarks (not with the clip's own track), sent as an MP4 with the guided turn:
-  BPCER over many windows of 7 people rather than over 7 chosen ones.
+  BPCER over every window in which someone turns rather than over 7 chosen ones.
 
 Genuine clips are windows of the real videos in ``../shared/data/videos`` (``WINDOWS``: which
 seconds, and the actions the person performs in them).  Attacks are built here from the

@@ -33,6 +33,8 @@ stills in ``../shared/data/faces`` and from those windows:
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -89,10 +91,30 @@ def encode(frames, fps: float = 30.0, kind: str = "video/mp4") -> bytes:
         os.unlink(path)
 
 
+def encode_h264(frames, fps: float, crf: int = 23) -> bytes:
+    """BGR ``frames`` as an H.264 MP4 (High profile, B-frames: what phones record) made by the
+    ``ffmpeg`` command with libx264, which OpenCV's wheel cannot write; evaluation only."""
+    if shutil.which("ffmpeg") is None:
+        raise RuntimeError("H.264 clips need the ffmpeg command (apt-get install ffmpeg)")
+    h, w = frames[0].shape[:2]
+    fd, path = tempfile.mkstemp(suffix=".mp4")
+    os.close(fd)
+    try:
+        subprocess.run(["ffmpeg", "-y", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "bgr24",
+                        "-s", f"{w}x{h}", "-r", f"{fps:.3f}", "-i", "-", "-c:v", "libx264",
+                        "-crf", str(crf), "-pix_fmt", "yuv420p", path],
+                       input=b"".join(np.ascontiguousarray(f).tobytes() for f in frames), check=True)
+        return Path(path).read_bytes()
+    finally:
+        os.unlink(path)
+
+
 def encode_timed(frames, kind: str = "video/mp4") -> bytes:
-    """``(t_ms, BGR)`` frames encoded at their mean rate (``encode``)."""
+    """``(t_ms, BGR)`` frames encoded at their mean rate (``encode``; ``video/mp4;h264``:
+    ``encode_h264``)."""
     fps = 1000.0 * (len(frames) - 1) / max(frames[-1][0] - frames[0][0], 1.0)
-    return encode([f for _, f in frames], fps, kind)
+    images = [f for _, f in frames]
+    return encode_h264(images, fps) if kind == "video/mp4;h264" else encode(images, fps, kind)
 
 
 def read_frames(path: Path, start_s: float = 0.0, seconds: float | None = None) -> list:

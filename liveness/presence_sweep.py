@@ -1,12 +1,13 @@
 """The sweep behind the 3-D check's thresholds, through the login's own path.
 
-    python -m liveness.presence_sweep [--models models] [--shared ../shared] [--json FILE] [--mp4]
+    python -m liveness.presence_sweep [--models models] [--shared ../shared] [--json FILE] [--video mp4|h264]
 
 Genuine side: every 4-s window, one every half second, of every real clip (``../shared/data/videos``
 and the project's ``data/videos``), sent as the camera page sends a clip (JPEG frames, quality
 88, longer side <= 640) and decoded, tracked and judged exactly as a login's clip is
-(``decode_burst``, the YuNet track at ``clip_det_side``, ``presence.assess``); with ``--mp4``
-every clip is sent as an MP4 instead, as a mini-program sends one.  Windows whose
+(``decode_burst``, the YuNet track at ``clip_det_side``, ``presence.assess``); with ``--video``
+every clip is sent as a recording instead, as a mini-program sends one: ``mp4`` (OpenCV's
+MPEG-4 Part 2) or ``h264`` (x264 through the ``ffmpeg`` command).  Windows whose
 landmark turn reaches ``turn_min`` are the ones that count: a person who did not turn is
 refused by the movement checks, rightly.  Attack side: every variation of
 ``liveness.attacks`` made from four stills (one of them a photographed print), the same way.
@@ -40,12 +41,15 @@ STILLS = ("live_T1", "obama_1", "biden_1", "spoof_print_F1")
 JPEG_QUALITY = 88
 
 
-def judge(pipeline, frames, settings: PresenceSettings | None = None, mp4: bool = False) -> dict:
-    """``frames`` ((t_ms, BGR), ...) judged as a login's clip is; the 3-D check's scores."""
-    # ``mp4``: sent as a mini-program sends a recording (here OpenCV's MPEG-4 Part 2 at its
-    # default rate) and decoded as the server decodes one
+VIDEO_KINDS = {"mp4": "video/mp4", "h264": "video/mp4;h264"}
+
+
+def judge(pipeline, frames, settings: PresenceSettings | None = None, video: str | None = None) -> dict:
+    """``frames`` ((t_ms, BGR), ...) judged as a login's clip is; the 3-D check's scores.
+    ``video``: sent as a recording of that kind (``VIDEO_KINDS``), not as a JPEG burst."""
     try:
-        clip = decode_video(encode_timed(frames)) if mp4 else burst(frames, JPEG_QUALITY)
+        clip = (decode_video(encode_timed(frames, VIDEO_KINDS[video])) if video
+                else burst(frames, JPEG_QUALITY))
     except ClipError as exc:     # refused before any check, as a login's clip would be
         return {"passed": False, "reason": exc.reason}
     track = follow(pipeline.detector, clip, side=pipeline.settings.clip_det_side)
@@ -91,15 +95,15 @@ def attack_clips(pipeline, faces: Path):
 
 
 def run(pipeline, shared: Path, settings: PresenceSettings | None = None, log=print,
-        mp4: bool = False) -> dict:
+        video: str | None = None) -> dict:
     cfg = settings or PresenceSettings()
     rows = []
     for name, start, frames in genuine_windows(shared / "data" / "videos"):
         rows.append({"side": "genuine", "case": f"{name}@{start:.1f}s", "person": name,
-                     **judge(pipeline, frames, cfg, mp4)})
+                     **judge(pipeline, frames, cfg, video)})
     for still, kind, params, frames in attack_clips(pipeline, shared / "data" / "faces"):
         row = {"side": "attack", "case": f"{still} {kind} {params}", "kind": kind,
-               **judge(pipeline, frames, cfg, mp4)}
+               **judge(pipeline, frames, cfg, video)}
         rows.append(row)
         if row["passed"]:
             log(f"attack passed the 3-D check: {row['case']}")
@@ -141,11 +145,12 @@ def main(argv=None) -> int:
     ap.add_argument("--models", default="models")
     ap.add_argument("--shared", default=str(shared_dir()))
     ap.add_argument("--json", help="also write every row to this file")
-    ap.add_argument("--mp4", action="store_true", help="send every clip as an MP4 instead of a JPEG burst")
+    ap.add_argument("--video", choices=sorted(VIDEO_KINDS),
+                    help="send every clip as a recording of this kind instead of a JPEG burst")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
-    report(run(LivenessPipeline.from_dir(args.models, threads=1), Path(args.shared), mp4=args.mp4), "summary",
-           args.json, t0)
+    pipeline = LivenessPipeline.from_dir(args.models, threads=1)
+    report(run(pipeline, Path(args.shared), video=args.video), "summary", args.json, t0)
     return 0
 
 

@@ -257,3 +257,14 @@ def test_eval_labels_a_window_by_how_far_the_head_turned(pipeline, videos):
     still = load_video(video_path(videos, "lp_d0"), start_s=0.0, max_s=3.0)
     assert head_turn(pipeline, list(zip(*turning))) >= TURN_LABEL
     assert head_turn(pipeline, list(zip(*still))) < TURN_LABEL / 2
+
+
+def test_the_sweep_judges_recordings_and_counts_a_refused_upload_as_refused(pipeline, videos):
+    """``presence_sweep --video mp4``: a real turn sent as an MP4 is judged like a burst, and a
+    clip the decoder refuses (too short) is a refusal with its reason, not a crash."""
+    from liveness.presence_sweep import judge
+    times, frames = load_video(video_path(videos, "lp_d3"), start_s=8.0, max_s=4.0)
+    clip = list(zip(times, frames))
+    assert judge(pipeline, clip, video="mp4")["passed"]
+    short = judge(pipeline, clip[:20], video="mp4")       # 15 fps: 1.3 s
+    assert short == {"passed": False, "reason": "clip_too_short"}

@@ -10,7 +10,8 @@ transaction id (it is in the address bar, in referrers, in screenshots) therefor
 receives the SSO session cookie or the authorization code of someone else's login.
 
 One cookie per transaction (each with its own path) lets several logins run in parallel
-tabs.  The module sits below ``oidc/`` (which binds) and ``login/`` (whose pages are checked).
+tabs; the response that ends a transaction (code issued, consent denied, login cancelled)
+deletes its cookie.  The module sits below ``oidc/`` (which binds) and ``login/`` (whose pages are checked).
 """
 from __future__ import annotations
 
@@ -45,6 +46,12 @@ def bind(txn: LoginTransaction) -> None:
     g.login_binding = (txn.id, secret)
 
 
+def release(txn_id: str) -> None:
+    """The transaction ``txn_id`` ended (code issued, denied or cancelled): the response
+    deletes its browser cookie instead of leaving it until it expires."""
+    g.login_release = txn_id
+
+
 def matches(txn: LoginTransaction) -> bool:
     """Does this request come from the browser that opened ``txn``?"""
     expected = txn.browser_hash
@@ -76,6 +83,10 @@ def init_app(app, settings) -> None:
 
     @app.after_request
     def _set_cookie(response):
+        ended = g.pop("login_release", None)
+        if ended is not None:
+            response.delete_cookie(COOKIE, path=cookie_path(ended), httponly=True, samesite="Lax",
+                                   secure=settings.cookie_secure)
         bound = g.pop("login_binding", None)
         if bound is not None:
             txn_id, secret = bound

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flask import current_app, request
 
+from .. import binding
 from ..interaction import LoginTransaction
 from ..oidc import authorize as az
 from ..oidc.logout import logout
@@ -33,6 +34,7 @@ def complete_login(txn: LoginTransaction, subject: str, acr: str, amr: list[str]
     # (section 3.1.2.1) is voluntary, so a lower login is answered with the acr it reached.
     if txn.acr_essential and not txn.acr_satisfied(acr):
         provider.transactions.take(txn.id)
+        binding.release(txn.id)
         return az.error_redirect(back, "access_denied",
                                  "the login did not reach the requested assurance level",
                                  provider.issuer)
@@ -52,4 +54,5 @@ def complete_login(txn: LoginTransaction, subject: str, acr: str, amr: list[str]
         provider.transactions.save(txn)
         return f"{provider.issuer}/login/{txn.id}/consent"
     provider.transactions.take(txn.id)
+    binding.release(txn.id)
     return az.issue_code(provider, txn, session)

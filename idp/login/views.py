@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, g, redirect, render_template, request
 
+from .. import binding
 from ..errors import AccessDenied
 from ..oidc import authorize as az
 from ..oidc.consent import remember_consent
@@ -82,6 +83,7 @@ def consent_answer(txn_id):
     txn = provider.transactions.load(txn_id)
     session = _bound_session(provider, txn)
     provider.transactions.take(txn.id)
+    binding.release(txn.id)
     if request.form.get("decision") != "allow":
         provider.audit("consent", "failure", client_id=txn.client_id, reason="user denied")
         return redirect(az.error_redirect(txn.to_dict(), "access_denied",
@@ -95,6 +97,7 @@ def consent_answer(txn_id):
 def cancel(txn_id):
     provider = _state().provider
     txn = provider.transactions.take(txn_id)
+    binding.release(txn.id)
     provider.audit("login", "failure", client_id=txn.client_id, reason="user cancelled")
     return redirect(az.error_redirect(txn.to_dict(), "access_denied",
                                       "the user cancelled the login", provider.issuer), 302)

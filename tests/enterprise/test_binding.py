@@ -6,6 +6,8 @@ finish, spoil or steal the victim's login.
 """
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 
 from idp.oidc.sessions import COOKIE as SESSION_COOKIE
@@ -98,3 +100,35 @@ def test_a_poll_naming_another_logins_challenge_consumes_nothing(licensed_app, l
     assert resp.status_code == 409 and SESSION_COOKIE not in _cookie_names(resp)
     done = victim.get(STATUS.format(txn=victim_txn))
     assert done.status_code == 200 and done.get_json()["state"] == "done"
+
+
+def test_the_response_that_ends_the_login_deletes_its_browser_cookie(licensed_app, licence):
+    """The binding cookie is not left behind until it expires: answers before the end keep
+    it (the consent page still needs it), the one that issues the code deletes it, for that
+    transaction's path."""
+    victim = licensed_app.test_client()
+    _, txn, cid = start(licensed_app, victim)
+    assert victim.get_cookie("idp_login", path=f"/login/{txn}") is not None
+    pending = victim.get(STATUS.format(txn=txn), headers=JSON)
+    assert pending.get_json() == {"state": "pending"} and "idp_login" not in _cookie_names(pending)
+    assert answer(victim, cid, licence).status_code == 200
+    done = victim.get(STATUS.format(txn=txn)).get_json()
+    assert done["state"] == "done" and done["redirect"].endswith(f"/login/{txn}/consent")
+    assert victim.get_cookie("idp_login", path=f"/login/{txn}") is not None
+    page = victim.get(f"/login/{txn}/consent").get_data(as_text=True)
+    token = re.search(r'<meta name="csrf-token" content="([^"]+)"', page).group(1)
+    allowed = victim.post(f"/login/{txn}/consent", data={"decision": "allow", "csrf_token": token})
+    assert allowed.status_code == 302 and "code=" in allowed.headers["Location"]
+    deleted = [h for h in allowed.headers.getlist("Set-Cookie") if h.startswith("idp_login=")]
+    assert len(deleted) == 1 and f"Path=/login/{txn}" in deleted[0]
+    assert victim.get_cookie("idp_login", path=f"/login/{txn}") is None
+
+
+def test_cancelling_deletes_the_browser_cookie(licensed_app, licence):
+    victim = licensed_app.test_client()
+    _, txn, _ = start(licensed_app, victim)
+    page = victim.get(f"/login/{txn}/enterprise").get_data(as_text=True)
+    token = re.search(r'<meta name="csrf-token" content="([^"]+)"', page).group(1)
+    resp = victim.post(f"/login/{txn}/cancel", data={"csrf_token": token})
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:300]
+    assert victim.get_cookie("idp_login", path=f"/login/{txn}") is None

@@ -48,13 +48,20 @@ def environ(method: str, path: str, *, query: str = "", headers=None, body: byte
     return env
 
 
+PROFILER = None  # a cProfile.Profile enabled around the app's calls only (--profile)
+
+
 def call(app, env) -> tuple[str, dict, bytes]:
     out = {}
 
     def start_response(status, headers, exc_info=None):
         out["status"], out["headers"] = status, dict(headers)
 
+    if PROFILER is not None:
+        PROFILER.enable()
     body = b"".join(app(env, start_response))
+    if PROFILER is not None:
+        PROFILER.disable()
     return out["status"], out["headers"], body
 
 
@@ -115,17 +122,15 @@ def main(argv=None):
             warm = {s: [] for s in STEPS}
             run(wsgi, client, sid, args.warmup, warm)
             times = {s: [] for s in STEPS}
-            profiler = None
+            global PROFILER
             if args.profile:
                 import cProfile
-                profiler = cProfile.Profile(time.process_time)  # CPU, not wall
-                profiler.enable()
+                PROFILER = cProfile.Profile(time.process_time)  # CPU, not wall
             wall = time.perf_counter()
             run(wsgi, client, sid, args.flows, times)
             wall = time.perf_counter() - wall
-            if profiler:
-                profiler.disable()
-                profiler.dump_stats(str(args.profile))
+            if PROFILER:
+                PROFILER.dump_stats(str(args.profile))
         finally:
             deployment.close()
     total = sum(sum(v) for v in times.values()) / args.flows * 1000

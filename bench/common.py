@@ -20,6 +20,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PG_ADMIN = os.environ.get("IDP_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("IDP_BENCH_REDIS_URL", "redis://127.0.0.1:6379/11")
+# The face models' directory (the OP's /readyz waits for them); this checkout's by default.
+MODELS_DIR = os.environ.get("IDP_BENCH_MODELS_DIR", str(ROOT / "models"))
 
 
 def free_port() -> int:
@@ -61,7 +63,7 @@ class Deployment:
         self.env = {"IDP_ISSUER": "http://127.0.0.1:8000", "IDP_DATABASE_URL": database_url,
                     "IDP_SECRET_KEY": "bench-" + "s" * 48, "IDP_KEYS_DIR": str(workdir / "keys"),
                     "IDP_INSTANCE_DIR": str(workdir / "instance"),
-                    "IDP_MODELS_DIR": str(ROOT / "models"), "IDP_DEMO": "1"}
+                    "IDP_MODELS_DIR": MODELS_DIR, "IDP_DEMO": "1"}
         if redis_url:
             self.env["IDP_REDIS_URL"] = redis_url
         self._app = None

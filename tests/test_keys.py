@@ -256,3 +256,20 @@ def test_keys_fail_closed_when_never_loaded(make_app, monkeypatch):
     monkeypatch.setattr(state.db, "session", down)
     with pytest.raises(DatabaseUnavailable):
         fresh.jwks()
+
+
+def test_signed_headers_follow_the_active_kid_and_the_type(app):
+    """The minter keeps each (kid, typ) header segment once: still the active key's kid after
+    a rotation, and each token type its own typ."""
+    from joserfc import jws
+    ring, minter = app.extensions["idp"].keyring, app.extensions["idp"].provider.minter
+
+    def header(token):
+        return jws.extract_compact(token.encode()).headers()
+
+    first, _ = minter.access_token(client_id="c", scope="s", ttl=60)
+    assert header(first) == {"alg": "RS256", "kid": ring.signing_key("RS256").kid, "typ": "at+jwt"}
+    assert header(minter.sign({"a": 1}, typ="liveness+jwt"))["typ"] == "liveness+jwt"
+    new_rs, _ = ring.rotate(activate_in=0)
+    again, _ = minter.access_token(client_id="c", scope="s", ttl=60)
+    assert header(again) == {"alg": "RS256", "kid": new_rs, "typ": "at+jwt"}

@@ -31,9 +31,15 @@ def _b64(data: bytes) -> bytes:
     return base64.urlsafe_b64encode(data).rstrip(b"=")
 
 
-def _rs256_compact(header: dict, claims: dict, private_key) -> str:
-    """RFC 7515 compact JWS with RS256 (what joserfc produces, ~20% less CPU per token)."""
-    signing_input = (_b64(json.dumps(header, separators=(",", ":")).encode()) + b"." +
+def _header_segment(header: dict) -> bytes:
+    return _b64(json.dumps(header, separators=(",", ":")).encode())
+
+
+def _rs256_compact(header: dict | bytes, claims: dict, private_key) -> str:
+    """RFC 7515 compact JWS with RS256 (what joserfc produces, ~20% less CPU per token);
+    ``header`` may be its encoded segment already (``TokenMinter`` keeps them per kid)."""
+    head = header if isinstance(header, bytes) else _header_segment(header)
+    signing_input = (head + b"." +
                      _b64(json.dumps(claims, separators=(",", ":"), ensure_ascii=False).encode()))
     signature = private_key.sign(signing_input, padding.PKCS1v15(), hashes.SHA256())
     return (signing_input + b"." + _b64(signature)).decode("ascii")
@@ -45,13 +51,19 @@ class TokenMinter:
         self.keyring = keyring
         self.sessions = sessions
         self.store = store
+        self._heads: dict[tuple[str, str], bytes] = {}  # (kid, typ) -> RS256 header segment
 
     def _sign(self, claims: dict, alg: str = "RS256", typ: str = "JWT") -> str:
         key = self.keyring.signing_key(alg)
-        header = {"alg": alg, "kid": key.kid, "typ": typ}
         if alg == "RS256":  # the hot path: RSASSA-PKCS1-v1_5 straight from cryptography
-            return _rs256_compact(header, claims, key.private_key)
-        return jwt.encode(header, claims, key, algorithms=[alg])
+            head = self._heads.get((key.kid, typ))
+            if head is None:  # a few kids (rotation) times a few types
+                if len(self._heads) > 64:
+                    self._heads.clear()
+                head = self._heads[(key.kid, typ)] = _header_segment(
+                    {"alg": alg, "kid": key.kid, "typ": typ})
+            return _rs256_compact(head, claims, key.private_key)
+        return jwt.encode({"alg": alg, "kid": key.kid, "typ": typ}, claims, key, algorithms=[alg])
 
     def access_token(self, *, client_id: str, scope: str, ttl: int, sub: str | None = None,
                      principal=None, extra: dict | None = None) -> tuple[str, dict]:

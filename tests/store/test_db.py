@@ -137,3 +137,45 @@ def test_direct_statements_map_outages_and_keep_bugs():
     with pytest.raises(DatabaseUnavailable):
         unreachable.pg_statement("SELECT 1", ())
     unreachable.dispose()
+
+
+@pytest.mark.postgres
+def test_direct_statements_keep_a_few_connections_at_hand_and_replace_dead_ones(monkeypatch):
+    """``pg_statement`` keeps up to LENDER_IDLE connections checked out between statements
+    (no pool checkout per statement); they pass the pool's liveness rule when reused: a
+    local check after a short idle, a SELECT 1 after a longer one, and a dead one is
+    replaced together with its idle siblings."""
+    import threading
+
+    from idp.store import db as dbmod
+    from tests.helpers.pg import pg_database
+    with pg_database() as url:
+        database = Database(url)
+        pids = {database.pg_statement("SELECT pg_backend_pid() AS pid", (), fetch=True).pid
+                for _ in range(20)}
+        assert len(pids) == 1  # one thread: the same connection every time
+        errors = []
+
+        def many():
+            try:
+                for _ in range(30):
+                    assert database.pg_statement("SELECT 1 AS one", (), fetch=True).one == 1
+            except Exception as exc:  # pragma: no cover - reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=many) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert not errors, errors
+        assert len(database._lender._idle) <= dbmod.LENDER_IDLE
+        for ping_after in (dbmod.PING_AFTER_IDLE, 0.0):  # local check, then the SELECT 1
+            monkeypatch.setattr(dbmod, "PING_AFTER_IDLE", ping_after)
+            before = database.pg_statement("SELECT pg_backend_pid() AS pid", (), fetch=True).pid
+            assert _terminate_backends(url) >= 1
+            time.sleep(0.2)  # the FATAL message and the close reach our sockets
+            after = database.pg_statement("SELECT pg_backend_pid() AS pid", (), fetch=True).pid
+            assert after != before
+        database.dispose()
+        assert database._lender._idle == []

@@ -71,16 +71,25 @@ class RedisStore:
 
     def _confirmed(self, command: str, *args, **kwargs):
         """Run one write; with ``wait_replicas``, only return once enough replicas hold it."""
+        return self._confirm(command, lambda client: getattr(client, command)(*args, **kwargs))
+
+    def _confirmed_script(self, script, *, keys, args):
+        """A script's writes, confirmed as ``_confirmed`` confirms a command's."""
+        return self._confirm("script", lambda client: script(keys=keys, args=args, client=client))
+
+    def _confirm(self, what: str, issue):
+        """``issue(client)`` on the connection, or, with ``wait_replicas``, in a pipeline
+        followed by WAIT: fewer replicas acknowledging it in time fails closed."""
         replicas, timeout_ms = self._wait
         if not replicas:
-            return self._call(getattr(self._redis, command), *args, **kwargs)
+            return self._call(issue, self._redis)
         pipe = self._redis.pipeline(transaction=False)
-        getattr(pipe, command)(*args, **kwargs)
+        issue(pipe)
         pipe.wait(replicas, timeout_ms)
         result, acked = self._call(pipe.execute)
         if acked < replicas:
             log.warning("redis %s not confirmed by %d replica(s) within %d ms: failing closed",
-                        command, replicas, timeout_ms)
+                        what, replicas, timeout_ms)
             raise StoreUnavailable()
         return result
 
@@ -103,21 +112,6 @@ class RedisStore:
         raw = self._confirmed_script(self._take_marking, keys=[self.prefix + key, self.prefix + mark],
                                      args=[field, check_ttl(ttl)])
         return None if raw is None else json.loads(raw)
-
-    def _confirmed_script(self, script, *, keys, args):
-        """A script's writes, confirmed by ``wait_replicas`` as ``_confirmed`` does."""
-        replicas, timeout_ms = self._wait
-        if not replicas:
-            return self._call(script, keys=keys, args=args)
-        pipe = self._redis.pipeline(transaction=False)
-        script(keys=keys, args=args, client=pipe)
-        pipe.wait(replicas, timeout_ms)
-        result, acked = self._call(pipe.execute)
-        if acked < replicas:
-            log.warning("redis script not confirmed by %d replica(s) within %d ms: failing closed",
-                        replicas, timeout_ms)
-            raise StoreUnavailable()
-        return result
 
     def add(self, key: str, value: Any, ttl: int) -> bool:
         added = self._confirmed("set", self.prefix + key, json.dumps(value),

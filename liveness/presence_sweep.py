@@ -32,7 +32,7 @@ from . import attacks
 from .clip import ClipError, decode_video
 from .evaluate import burst, encode_timed, read_frames, shared_dir
 from .presence import PresenceSettings, assess, nose_offset
-from .presence_eval import GENUINE, fit_side, report, video_path
+from .presence_eval import GENUINE, Engine, fit_side, report, video_path
 from .track import follow
 
 WINDOW_S, STEP_S = 4.0, 0.5
@@ -73,11 +73,8 @@ def genuine_windows(videos: Path, step_s: float = STEP_S):
 def head_turn(pipeline, frames) -> float:
     """How far the head turned or nodded in ``frames`` ((t_ms, BGR), ...): the 95th percentile
     of the nose's offset from the eyes (refined landmarks, IOD units) against its median."""
-    offsets = []
-    for _, image in frames:
-        found = pipeline.detector.detect(image)
-        if len(found) == 1:
-            offsets.append(nose_offset(np.asarray(pipeline.detector.refine(image, found[0]).landmarks, np.float64)))
+    faces = Engine(pipeline.detector, pipeline.mesh).faces([image for _, image in frames])
+    offsets = [nose_offset(np.asarray(f.landmarks, np.float64)) for f in faces if f is not None]
     if len(offsets) < 5:
         return 0.0
     offsets = np.array(offsets)

@@ -14,9 +14,15 @@ peer's code-flow access token is its default opaque token (its ``/me`` refuses J
 tokens bound to a resource), looked up in its memory adapter; ours is the RFC 9068 JWT
 with the grant checked in the database.
 
+The load generator is wrk with a Lua flow (``flow_wrk``: one wrk thread per user), the
+same for both OPs; ``--driver asyncio`` is the Python one, which adds per-step latencies but
+spends ~1-2 ms of CPU per flow on the same two CPUs the OPs run on (its cost falls on this
+OP's second worker, not on the peer's single process: ``gen cores`` shows it).
+
 Goal: flows/s >= 1.0x the peer.  Prints numbers; asserts nothing.
 
-    python bench/codeflow_bench.py [--rounds 3] [--seconds 8] [--users 8] [--json FILE]
+    python bench/codeflow_bench.py [--rounds 3] [--seconds 8] [--users 8] [--driver wrk]
+                                   [--json FILE]
 
 PostgreSQL (throw-away database) and Redis (IDP_BENCH_REDIS_URL; every key this run writes
 is random and expires by itself, nothing is flushed) for this OP.
@@ -41,6 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import (REDIS_URL, Deployment, Server, dump_json, machine,  # noqa: E402
                           pg_database, print_table)
+from bench import flow_wrk  # noqa: E402
 from bench.loadgen import Connection, Recorder, _pct  # noqa: E402
 from tests.oidc.rp import pkce_pair  # noqa: E402
 
@@ -191,6 +198,18 @@ def measure(name, target, flows, seconds, warmup) -> dict:
             "load": os.getloadavg()[0], "steps": steps, "samples": dict(rec.error_samples)}
 
 
+def measure_wrk(name, target, script: Path, users: int, seconds: float) -> dict:
+    """A round driven by wrk (``flow_wrk``): the same columns as ``measure`` (no steps)."""
+    cpu0 = target.cpu_seconds()
+    result = flow_wrk.run(target.url, script, users=users, seconds=seconds)
+    cpu, elapsed = target.cpu_seconds() - cpu0, result["elapsed"]
+    return {"server": name, "flows": result["flows"] / elapsed,
+            "rps": result["requests"] / elapsed, "p50": result["p50"], "p99": result["p99"],
+            "cpu": cpu / max(result["flows"], 1) * 1000, "gen": result["gen_cpu"] / elapsed,
+            "errors": result["failures"], "load": os.getloadavg()[0], "steps": {},
+            "samples": {}}
+
+
 def main(argv=None):
     from bench.peer import Peer, describe
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -199,10 +218,13 @@ def main(argv=None):
     parser.add_argument("--warmup", type=float, default=1)
     parser.add_argument("--users", type=int, default=8)
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--driver", choices=("wrk", "asyncio"), default="wrk",
+                        help="load generator: wrk with a Lua flow (light), or the asyncio one "
+                             "(per-step latencies, ~1-2 ms of CPU per flow on the same CPUs)")
     args = parser.parse_args(argv)
     load0 = os.getloadavg()
-    print(f"code-flow benchmark: {machine()}; {args.users} virtual users (asyncio load generator "
-          f"on the same machine), {args.rounds} alternating rounds of {args.seconds:g} s")
+    print(f"code-flow benchmark: {machine()}; {args.users} virtual users ({args.driver} load "
+          f"generator on the same machine), {args.rounds} alternating rounds of {args.seconds:g} s")
     rows = []
     with tempfile.TemporaryDirectory(prefix="idp-bench-") as tmp, pg_database() as url, \
             contextlib.ExitStack() as stack:
@@ -231,17 +253,33 @@ def main(argv=None):
             for f in peer_flows:
                 await f.conn.close()
         asyncio.run(sign_in_all())
-        targets = [(f"idp serve ({ours.describe})", ours, ours_flows), ("peer", peer, peer_flows)]
-        for name, target, flows in targets:  # warm-up: every worker, connection and cache
-            measure(name, target, flows, 2, 0)
+        names = {ours: f"idp serve ({ours.describe})", peer: "peer"}
+        if args.driver == "wrk":
+            scripts = {ours: (ours_client, ours_paths, ours_flows),
+                       peer: (peer_client, peer_paths, peer_flows)}
+            for target, (client, paths, flows) in scripts.items():
+                pairs = [(f"; ".join(f"{k}={v}" for k, v in f.conn.cookies.items()),
+                          *pkce_pair()) for f in flows]
+                scripts[target] = flow_wrk.flow_script(
+                    Path(tmp) / f"flow-{names[target].split()[0]}.lua", users=pairs,
+                    client=client, paths=paths, redirect=REDIRECT, scope=SCOPE)
+            runners = {target: (lambda seconds, warmup, target=target: measure_wrk(
+                names[target], target, scripts[target], args.users, seconds)) for target in names}
+        else:
+            runners = {target: (lambda seconds, warmup, target=target, flows=flows: measure(
+                names[target], target, flows, seconds, warmup))
+                for target, flows in ((ours, ours_flows), (peer, peer_flows))}
+        targets = [ours, peer]
+        for target in targets:  # warm-up: every worker, connection and cache
+            runners[target](2, 0)
         for n in range(1, args.rounds + 1):
-            for name, target, flows in (targets if n % 2 else targets[::-1]):
+            for target in (targets if n % 2 else targets[::-1]):
                 row = {"round": n, "who": "ours" if target is ours else "peer",
-                       **measure(name, target, flows, args.seconds, args.warmup)}
+                       **runners[target](args.seconds, args.warmup)}
                 rows.append(row)
                 print(f"  round {n} {row['who']}: {row['flows']:.1f} flows/s, p99 {row['p99']:.1f} ms, "
-                      f"{row['cpu']:.2f} ms CPU/flow, {row['errors']} errors, load {row['load']:.1f}",
-                      flush=True)
+                      f"{row['cpu']:.2f} ms CPU/flow, load gen {row['gen']:.2f} cores, "
+                      f"{row['errors']} errors, load {row['load']:.1f}", flush=True)
                 for step, sample in row["samples"].items():
                     print(f"    first error of {step}: {sample}")
         title = f"idp serve ({ours.describe}, access log on) vs {describe()}"

@@ -191,10 +191,27 @@ class _Headers(EnvironHeaders):
 
 
 class _FormRequest(OAuth2Request):
-    """What Authlib's Flask request offers the grant and the client authentication methods."""
+    """What Authlib's Flask request offers the grant and the client authentication methods.
+
+    ``OAuth2Request.__init__`` refuses what Authlib calls an insecure transport, parsing the
+    endpoint's URI every time (for ``http://127.0.0.1`` an ``ipaddress`` parse: ~6 % of a
+    token's CPU).  The URI is one of a few (scheme and Host of the token endpoint), so the
+    attributes that ``__init__`` set for the first request of a URI that passed are kept and
+    copied onto the next ones (all of them plain values: tests/oidc/test_token_fastpath.py
+    checks that against the installed Authlib); a URI that fails is never kept, and fails
+    again every time."""
+
+    _passed: dict[str, dict] = {}  # URI -> the attributes OAuth2Request.__init__ set for it
 
     def __init__(self, uri: str, headers, form: dict):
-        super().__init__("POST", uri, headers=headers)  # refuses what Authlib calls insecure
+        attributes = self._passed.get(uri)
+        if attributes is None:
+            super().__init__("POST", uri, headers=headers)  # raises InsecureTransportError
+            if len(self._passed) < 64:
+                self._passed[uri] = dict(vars(self))
+        else:
+            self.__dict__.update(attributes)
+            self.headers = headers
         self.payload = BasicOAuth2Payload(form)
         self._form = form
 

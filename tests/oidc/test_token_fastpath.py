@@ -159,3 +159,32 @@ def test_a_token_rate_limit_keeps_the_full_path(make_app):
         found = found or isinstance(layer, TokenFastPath)
         layer = layer.wsgi_app
     assert not found
+
+
+def test_the_transport_check_is_kept_per_uri_and_an_insecure_uri_always_fails():
+    from authlib.oauth2.rfc6749 import OAuth2Request
+    from authlib.oauth2.rfc6749.errors import InsecureTransportError
+
+    from idp.ops.token_fastpath import _FormRequest
+
+    _FormRequest._passed.clear()
+    secure = "http://127.0.0.1:8000/token"
+    first = _FormRequest(secure, {"h": "1"}, {"grant_type": "client_credentials"})
+    kept = _FormRequest._passed[secure]
+    # Only plain values are copied from one request to the next (a newer Authlib that set a
+    # mutable attribute in OAuth2Request.__init__ would share it between requests).
+    assert all(v is None or isinstance(v, (str, int, bool, tuple)) for k, v in kept.items()
+               if k != "headers"), kept
+    second = _FormRequest(secure, {"h": "2"}, {"grant_type": "client_credentials",
+                                               "scope": "x"})
+    fresh = OAuth2Request("POST", secure, headers={"h": "2"})
+    ignore = {"payload", "_form"}
+    assert {k: v for k, v in vars(second).items() if k not in ignore} == \
+        {k: v for k, v in vars(fresh).items() if k not in ignore}
+    assert second.form == {"grant_type": "client_credentials", "scope": "x"}
+    assert first.headers == {"h": "1"} and first.form == {"grant_type": "client_credentials"}
+    # An attacker's Host naming a public name over plain HTTP: refused every time, never kept.
+    for _ in range(2):
+        with pytest.raises(InsecureTransportError):
+            _FormRequest("http://op.example.org/token", {}, {"grant_type": "client_credentials"})
+    assert list(_FormRequest._passed) == [secure]

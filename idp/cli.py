@@ -40,16 +40,20 @@ def init(ctx):
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, envvar="IDP_HOST")
 @click.option("--port", default=8000, show_default=True, type=int, envvar="IDP_PORT")
-# The default shape, 2 workers x 8 threads, was chosen from measurements (bench/token_bench.py
-# --shape gthread:2x4,gthread:2x8,gthread:3x4, alternating rounds on the 2-core development
-# machine, 2026-12-04): 2x8 served the most tokens, JWKS and discovery per second at the lowest
-# CPU per request.  One process per core keeps Python on both cores; the RSA signature
-# releases the GIL, so a worker's other threads parse and answer meanwhile; and 8 threads keep
-# 16 keep-alive connections served without queueing behind each other.  granian, the default
-# server, was measured with the same shape.
+# The default shape, 2 workers x 4 threads, was chosen from measurements against the peer
+# (bench/token_bench.py --shape default,granian:2x4,granian:2x2 and bench/codeflow_bench.py with
+# IDP_THREADS=2/4/8, alternating rounds on a 2-core machine, 2026-12-05 10:30-10:58 UTC; numbers
+# in bench/README.md, "sixth pass").  One process per core keeps Python on both cores.  Fewer
+# threads per worker hand the GIL around less: per client-credentials token 2.45-2.6 ms of CPU
+# with 4 or 2 threads against 2.8-2.9 ms with 8 there, tokens/s 1.27-1.46x the peer with 4
+# against 1.06-1.34x with 8, p99 31-32 ms against 40-48; code flow 21.9 ms of CPU per flow
+# against 22.6.  Two threads measured a little better still, but a face decision holds its
+# thread for 0.4-2 s (onnxruntime releases the GIL, not the thread), and with 4 threads in all
+# four logins at once would stall every token request; 8 slots keep that margin.  (On the
+# machine of 2026-12-04 gthread 2x8 measured best and granian 2x4 within the noise of 2x8.)
 @click.option("--workers", default=2, show_default=True, type=int, envvar="IDP_WORKERS",
               help="Worker processes.")
-@click.option("--threads", default=8, show_default=True, type=int, envvar="IDP_THREADS",
+@click.option("--threads", default=4, show_default=True, type=int, envvar="IDP_THREADS",
               help="Threads per worker (granian: blocking threads; gunicorn: gthread).")
 @click.option("--worker-class", type=click.Choice(["gthread", "sync"]), default=None,
               envvar="IDP_WORKER_CLASS", help="gunicorn only. Default: gthread when --threads > 1, "

@@ -11,8 +11,14 @@ Set-up, outside the measurement: for this OP a session is created through the pr
 session store (what a login's ``complete_login`` does) with the consent remembered; the peer
 signs each user in through its own login and consent pages (devInteractions) once.  The
 peer's code-flow access token is its default opaque token (its ``/me`` refuses JWT access
-tokens bound to a resource), looked up in its memory adapter; ours is the RFC 9068 JWT
-with the grant checked in the database.
+tokens bound to a resource), looked up in its store; ours is the RFC 9068 JWT with the grant
+checked in the database.
+
+The peer runs twice, each its own server in the same alternating rounds: with its state in
+Redis (``redis``: what the library requires of a deployment, a store shared between
+processes and kept across restarts, as this OP keeps its sessions and codes in Redis and its
+grants in PostgreSQL), and with its development-only memory adapter (``memory``: everything
+in the one Node process).  The ratio is printed against each.
 
 The load generator is wrk with a Lua flow (``flow_wrk``: one wrk thread per user), the
 same for both OPs; ``--driver asyncio`` is the Python one, which adds per-step latencies but
@@ -22,7 +28,7 @@ OP's second worker, not on the peer's single process: ``gen cores`` shows it).
 Goal: flows/s >= 1.0x the peer.  Prints numbers; asserts nothing.
 
     python bench/codeflow_bench.py [--rounds 3] [--seconds 8] [--users 8] [--driver wrk]
-                                   [--json FILE]
+                                   [--peer-adapters redis,memory] [--json FILE]
 
 PostgreSQL (throw-away database) and Redis (IDP_BENCH_REDIS_URL; every key this run writes
 is random and expires by itself, nothing is flushed) for this OP.
@@ -210,6 +216,30 @@ def measure_wrk(name, target, script: Path, users: int, seconds: float) -> dict:
             "samples": {}}
 
 
+def _scripts(tmp: Path, targets: dict, users: int) -> dict:
+    """One wrk Lua flow per target: its users' cookies, a PKCE pair each."""
+    scripts = {}
+    for n, (target, (client, paths, flows)) in enumerate(targets.items()):
+        pairs = [("; ".join(f"{k}={v}" for k, v in f.conn.cookies.items()), *pkce_pair())
+                 for f in flows[:users]]
+        scripts[target] = flow_wrk.flow_script(tmp / f"flow-{n}.lua", users=pairs, client=client,
+                                               paths=paths, redirect=REDIRECT, scope=SCOPE)
+    return scripts
+
+
+def _summary(rows: list[dict], who: str, peer: str) -> tuple[float, list[float], str]:
+    mine = {r["round"]: r for r in rows if r["who"] == who}
+    theirs = {r["round"]: r for r in rows if r["who"] == peer}
+    ratios = [mine[n]["flows"] / theirs[n]["flows"] for n in mine if theirs[n]["flows"]]
+    ratio = statistics.median(ratios) if ratios else float("nan")
+    med = lambda group, key: statistics.median(r[key] for r in group.values())  # noqa: E731
+    line = (f"code flows/s ours {med(mine, 'flows'):.1f}, {peer} {med(theirs, 'flows'):.1f}; "
+            f"ratio ours/{peer} {ratio:.2f}x (per round {' '.join(f'{r:.2f}' for r in ratios)}); "
+            f"CPU ms/flow ours {med(mine, 'cpu'):.2f}, {peer} {med(theirs, 'cpu'):.2f}; "
+            f"goal >= 1.0x: {'met' if ratio >= 1.0 else 'MISSED'}")
+    return ratio, ratios, line
+
+
 def main(argv=None):
     from bench.peer import Peer, describe
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -221,7 +251,12 @@ def main(argv=None):
     parser.add_argument("--driver", choices=("wrk", "asyncio"), default="wrk",
                         help="load generator: wrk with a Lua flow (light), or the asyncio one "
                              "(per-step latencies, ~1-2 ms of CPU per flow on the same CPUs)")
+    parser.add_argument("--peer-adapters", default="redis,memory",
+                        help="the peer's stores, each measured as its own server: redis (a "
+                             "shared store, as the library requires of a deployment) and/or "
+                             "memory (its development-only adapter)")
     args = parser.parse_args(argv)
+    adapters = [a.strip() for a in args.peer_adapters.split(",") if a.strip()]
     load0 = os.getloadavg()
     print(f"code-flow benchmark: {machine()}; {args.users} virtual users ({args.driver} load "
           f"generator on the same machine), {args.rounds} alternating rounds of {args.seconds:g} s")
@@ -233,48 +268,45 @@ def main(argv=None):
         ours_client = deployment.client(redirect_uris=[REDIRECT], scope=SCOPE,
                                         grant_types=["authorization_code", "refresh_token"])
         sids = our_sessions(deployment, ours_client[0], args.users)
-        peer_client = ("bench-rp-" + secrets.token_hex(4), secrets.token_urlsafe(32))
         ours = stack.enter_context(Server(deployment, workers=None, threads=None, access_log=True,
-                                                   server=None))
-        peer = stack.enter_context(Peer([{
-            "client_id": peer_client[0], "client_secret": peer_client[1],
-            "redirect_uris": [REDIRECT], "grant_types": ["authorization_code", "refresh_token"],
-            "response_types": ["code"], "scope": SCOPE,
-            "token_endpoint_auth_method": "client_secret_basic"}]))
+                                          server=None))
         ours_paths = {"authorize": "/authorize", "token": "/token", "userinfo": "/userinfo"}
         peer_paths = {"authorize": "/auth", "token": "/token", "userinfo": "/me"}
         ours_flows = [Flow(ours.url, Recorder(), ours_client, ours_paths) for _ in sids]
         for f, sid in zip(ours_flows, sids):
             f.conn.cookies["idp_session"] = sid
-        peer_flows = [Flow(peer.url, Recorder(), peer_client, peer_paths) for _ in sids]
+        setups = {ours: (ours_client, ours_paths, ours_flows)}
+        names = {ours: ("ours", f"idp serve ({ours.describe})")}
+        for adapter in adapters:
+            client = ("bench-rp-" + secrets.token_hex(4), secrets.token_urlsafe(32))
+            peer = stack.enter_context(Peer([{
+                "client_id": client[0], "client_secret": client[1],
+                "redirect_uris": [REDIRECT], "grant_types": ["authorization_code", "refresh_token"],
+                "response_types": ["code"], "scope": SCOPE,
+                "token_endpoint_auth_method": "client_secret_basic"}], adapter=adapter))
+            flows = [Flow(peer.url, Recorder(), client, peer_paths) for _ in sids]
 
-        async def sign_in_all():
-            await asyncio.gather(*(peer_sign_in(f, f"user-{n}") for n, f in enumerate(peer_flows)))
-            for f in peer_flows:
-                await f.conn.close()
-        asyncio.run(sign_in_all())
-        names = {ours: f"idp serve ({ours.describe})", peer: "peer"}
+            async def sign_in_all(flows=flows):
+                await asyncio.gather(*(peer_sign_in(f, f"user-{n}") for n, f in enumerate(flows)))
+                for f in flows:
+                    await f.conn.close()
+            asyncio.run(sign_in_all())
+            setups[peer] = (client, peer_paths, flows)
+            names[peer] = (f"peer-{adapter}", peer.describe)
         if args.driver == "wrk":
-            scripts = {ours: (ours_client, ours_paths, ours_flows),
-                       peer: (peer_client, peer_paths, peer_flows)}
-            for target, (client, paths, flows) in scripts.items():
-                pairs = [(f"; ".join(f"{k}={v}" for k, v in f.conn.cookies.items()),
-                          *pkce_pair()) for f in flows]
-                scripts[target] = flow_wrk.flow_script(
-                    Path(tmp) / f"flow-{names[target].split()[0]}.lua", users=pairs,
-                    client=client, paths=paths, redirect=REDIRECT, scope=SCOPE)
-            runners = {target: (lambda seconds, warmup, target=target: measure_wrk(
-                names[target], target, scripts[target], args.users, seconds)) for target in names}
+            scripts = _scripts(Path(tmp), setups, args.users)
+            runners = {t: (lambda seconds, warmup, t=t: measure_wrk(
+                names[t][1], t, scripts[t], args.users, seconds)) for t in setups}
         else:
-            runners = {target: (lambda seconds, warmup, target=target, flows=flows: measure(
-                names[target], target, flows, seconds, warmup))
-                for target, flows in ((ours, ours_flows), (peer, peer_flows))}
-        targets = [ours, peer]
+            runners = {t: (lambda seconds, warmup, t=t: measure(
+                names[t][1], t, setups[t][2], seconds, warmup)) for t in setups}
+        targets = list(setups)
         for target in targets:  # warm-up: every worker, connection and cache
             runners[target](2, 0)
         for n in range(1, args.rounds + 1):
-            for target in (targets if n % 2 else targets[::-1]):
-                row = {"round": n, "who": "ours" if target is ours else "peer",
+            order = targets[n - 1:] + targets[:n - 1]  # each server in every position in turn
+            for target in order:
+                row = {"round": n, "who": names[target][0],
                        **runners[target](args.seconds, args.warmup)}
                 rows.append(row)
                 print(f"  round {n} {row['who']}: {row['flows']:.1f} flows/s, p99 {row['p99']:.1f} ms, "
@@ -282,17 +314,14 @@ def main(argv=None):
                       f"{row['errors']} errors, load {row['load']:.1f}", flush=True)
                 for step, sample in row["samples"].items():
                     print(f"    first error of {step}: {sample}")
-        title = f"idp serve ({ours.describe}, access log on) vs {describe()}"
+        title = (f"idp serve ({ours.describe}, access log on) vs "
+                 + "; ".join(describe(a) for a in adapters))
     load1 = os.getloadavg()
     print_table("rounds", rows, ROUND_COLUMNS)
-    mine = {r["round"]: r for r in rows if r["who"] == "ours"}
-    theirs = {r["round"]: r for r in rows if r["who"] == "peer"}
-    ratios = [mine[n]["flows"] / theirs[n]["flows"] for n in mine if theirs[n]["flows"]]
-    ratio = statistics.median(ratios) if ratios else float("nan")
     step_rows = []
-    for who, group in (("ours", mine), ("peer", theirs)):
+    for who in [names[t][0] for t in targets]:
         for step in STEPS:
-            values = [r["steps"][step] for r in group.values() if step in r["steps"]]
+            values = [r["steps"][step] for r in rows if r["who"] == who and step in r["steps"]]
             if values:
                 step_rows.append({"server": who, "step": step,
                                   "rps": statistics.median(v["rps"] for v in values),
@@ -302,15 +331,14 @@ def main(argv=None):
         print_table("per step (medians of rounds)", step_rows,
                     [("server", "server"), ("step", "step"), ("rps", "req/s"),
                      ("p50", "p50 ms"), ("p99", "p99 ms")])
-    med = lambda group, key: statistics.median(r[key] for r in group.values())  # noqa: E731
     print(f"\nsummary: {title}; load average {load0[0]:.1f} at start, {load1[0]:.1f} at the end")
-    print(f"code flows/s ours {med(mine, 'flows'):.1f}, peer {med(theirs, 'flows'):.1f}; "
-          f"ratio ours/peer {ratio:.2f}x (per round {' '.join(f'{r:.2f}' for r in ratios)}); "
-          f"CPU ms/flow ours {med(mine, 'cpu'):.2f}, peer {med(theirs, 'cpu'):.2f}; "
-          f"goal >= 1.0x: {'met' if ratio >= 1.0 else 'MISSED'}")
+    ratios = {}
+    for adapter in adapters:
+        ratios[adapter], per_round, line = _summary(rows, "ours", f"peer-{adapter}")
+        print(line)
     dump_json(args.json, {"rounds": [{k: v for k, v in r.items() if k != "steps"} for r in rows],
-                          "ratio": ratio, "load": [load0, load1]})
-    return ratio
+                          "ratios": ratios, "load": [load0, load1]})
+    return ratios
 
 
 if __name__ == "__main__":

@@ -5,12 +5,18 @@ into ``bench/peer/node_modules`` (git-ignored) the first time a benchmark needs 
 configuration (``bench/peer/server.mjs``) is the minimal equivalent of this OP's: RS256 JWT
 access tokens for client credentials, RS256 + ES256 keys in the JWKS, PKCE, rotated refresh
 tokens; it runs as one Node process with ``NODE_ENV=production``, as the library's
-documentation runs it (its memory adapter is per process, so the code flow needs one).
+documentation runs it.  Its state (sessions, grants, codes, tokens) is in the library's
+memory adapter, in that process (``adapter="memory"``, what the library calls a
+development-only quick start), or in Redis (``adapter="redis"``, ``bench/peer/
+redis_adapter.mjs``: a shared store, as the library requires of a deployment and as this OP
+keeps its own state); each run's Redis keys have their own prefix and are deleted when the
+peer stops.
 """
 from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import subprocess
 import tempfile
@@ -18,7 +24,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from bench.common import free_port, group_cpu_seconds, stop_group
+from bench.common import REDIS_URL, free_port, group_cpu_seconds, stop_group
 
 PEER_DIR = Path(__file__).resolve().parent / "peer"
 PACKAGE = PEER_DIR / "node_modules" / "oidc-provider" / "package.json"
@@ -34,17 +40,22 @@ def ensure_installed() -> None:
                    check=True, timeout=600)
 
 
-def describe() -> str:
+def describe(adapter: str = "memory") -> str:
     version = json.loads(PACKAGE.read_text())["version"]
     node = subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip()
-    return f"node-oidc-provider {version} (Node {node}, one process, NODE_ENV=production)"
+    return (f"node-oidc-provider {version} (Node {node}, one process, NODE_ENV=production, "
+            f"{adapter} adapter)")
 
 
 class Peer:
     """node-oidc-provider serving ``clients`` (OIDC registration metadata) on a free port."""
 
-    def __init__(self, clients: list[dict]):
+    def __init__(self, clients: list[dict], adapter: str = "memory"):
+        if adapter not in ("memory", "redis"):
+            raise ValueError(f"unknown peer adapter {adapter!r}")
         ensure_installed()
+        self.adapter = adapter
+        self.prefix = secrets.token_hex(6) + ":"
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._clients = tempfile.NamedTemporaryFile("w", prefix="peer-clients-", suffix=".json",
@@ -53,11 +64,13 @@ class Peer:
         self._clients.close()
         self.log = tempfile.NamedTemporaryFile(prefix="peer-", suffix=".log", delete=False)
         env = {**os.environ, "NODE_ENV": "production", "PEER_PORT": str(self.port),
-               "PEER_ISSUER": self.url, "PEER_CLIENTS": self._clients.name}
+               "PEER_ISSUER": self.url, "PEER_CLIENTS": self._clients.name,
+               "PEER_ADAPTER": adapter, "PEER_REDIS_URL": REDIS_URL,
+               "PEER_REDIS_PREFIX": self.prefix}
         self.proc = subprocess.Popen(["node", "server.mjs"], cwd=PEER_DIR, env=env,
                                      stdout=self.log, stderr=subprocess.STDOUT,
                                      start_new_session=True)
-        self.describe = "node-oidc-provider"
+        self.describe = f"node-oidc-provider ({adapter} adapter)"
 
     def wait_ready(self, timeout=60) -> "Peer":
         deadline = time.monotonic() + timeout
@@ -79,6 +92,15 @@ class Peer:
 
     def stop(self) -> None:
         stop_group(self.proc, grace=10, files=(self.log.name, self._clients.name))
+        if self.adapter == "redis":  # this run's keys (they would expire, some in 30 days)
+            import redis
+            client = redis.Redis.from_url(REDIS_URL)
+            try:
+                keys = list(client.scan_iter(match=f"peer:{self.prefix}*", count=1000))
+                for start in range(0, len(keys), 500):
+                    client.delete(*keys[start:start + 500])
+            finally:
+                client.close()
 
     def __enter__(self):
         try:

@@ -1,8 +1,9 @@
 // node-oidc-provider configured like this OP for the benchmarks (bench/peer.py starts it).
 //
 // Environment: PEER_PORT, PEER_ISSUER, PEER_CLIENTS (a JSON file: the client list),
-// NODE_ENV=production.  One Node process, as the library's documentation runs it; its
-// memory adapter keeps sessions, grants and codes in this process.
+// NODE_ENV=production, PEER_ADAPTER (memory or redis), PEER_REDIS_URL, PEER_REDIS_PREFIX.  One
+// Node process, as the library's documentation runs it; sessions, grants, codes and tokens in
+// its memory adapter (in this process) or in Redis (redis_adapter.mjs).
 //
 // What matches this OP: RS256 (RSA-2048) and ES256 (P-256) signing keys published in the
 // JWKS; client-credentials access tokens are RFC 9068 JWTs signed with RS256 (through a
@@ -19,6 +20,10 @@ const RESOURCE = 'urn:idp-bench:api';
 const port = Number(process.env.PEER_PORT || 3000);
 const issuer = process.env.PEER_ISSUER || `http://127.0.0.1:${port}`;
 const clients = JSON.parse(readFileSync(process.env.PEER_CLIENTS, 'utf8'));
+// PEER_ADAPTER=redis: the provider's state in Redis (redis_adapter.mjs), as the library requires
+// of a deployment; otherwise its development-only memory adapter, in this process.
+const adapter = process.env.PEER_ADAPTER === 'redis'
+  ? { adapter: (await import('./redis_adapter.mjs')).default } : {};
 
 function signingKey(type, options, alg) {
   const jwk = generateKeyPairSync(type, options).privateKey.export({ format: 'jwk' });
@@ -26,6 +31,7 @@ function signingKey(type, options, alg) {
 }
 
 const provider = new Provider(issuer, {
+  ...adapter,
   clients,
   jwks: {
     keys: [

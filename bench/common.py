@@ -247,16 +247,19 @@ def _ms(text: str) -> float:
 
 
 def wrk(url: str, *, seconds=10, connections=16, threads=1, script=None, env=None) -> dict:
-    """Run wrk; return requests/s, latency percentiles (ms) and error counts."""
+    """Run wrk; return requests/s, the requests and the seconds they took, latency
+    percentiles (ms) and error counts."""
     if not shutil.which("wrk"):
         raise RuntimeError("wrk is not installed (apt-get install wrk)")
-    cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "5s"]
+    cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds:g}s", "--latency",
+           "--timeout", "5s"]
     if script:
         cmd += ["-s", str(script)]
     out = subprocess.run(cmd + [url], capture_output=True, text=True, timeout=seconds + 60,
                          env={**os.environ, **(env or {})}).stdout
     result = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
               "requests": int(re.search(r"(\d+) requests in", out).group(1)),
+              "elapsed": _ms(re.search(r"requests in ([\d.]+(?:us|ms|s|m)),", out).group(1)) / 1000,
               "non2xx": int((re.search(r"Non-2xx or 3xx responses: (\d+)", out) or [0, 0])[1]),
               "socket_errors": 0, "raw": out}
     errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)

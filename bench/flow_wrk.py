@@ -1,10 +1,9 @@
 """The code flow of ``codeflow_bench.py`` driven by wrk (C) instead of Python's asyncio.
 
-Why: the load generator runs on the same two CPUs as the OP it measures.  The asyncio
-driver spends ~1-2 ms of CPU per flow (four requests), which this OP's two worker processes
-need and node-oidc-provider's single process, bound to one core, does not: the benchmark
-then measured the load generator's appetite as much as the servers.  wrk's event loop costs
-a small fraction of that (``gen cores`` in the tables: measured, not assumed).
+Why: the load generator runs on the same two CPUs as the OPs it measures, so it should take
+as little of them as it can.  Measured side by side (bench/README.md, sixth pass) the asyncio
+driver used 0.16-0.25 of a core and wrk 0.05-0.07 (``gen cores`` in the tables); the ratios
+they gave were within the noise of each other, so the driver was not what decided them.
 
 One wrk thread per virtual user (``-tN -cN``), so each thread's Lua state is one user's
 state machine: ``/authorize`` with the user's session cookie (a 302/303 whose ``Location``
@@ -20,12 +19,10 @@ import base64
 import json
 import re
 import resource
-import shutil
-import subprocess
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
-from bench.common import _ms
+from bench.common import wrk
 
 _LUA = r'''
 local users = %(users)s
@@ -129,28 +126,14 @@ def flow_script(path: Path, *, users: list[tuple[str, str, str]], client: tuple[
 
 
 def run(url: str, script: Path, *, users: int, seconds: float) -> dict:
-    """One wrk run of the flow: flows and failures (from the script), requests, latency
-    percentiles over every request (ms), and wrk's own CPU seconds."""
-    if not shutil.which("wrk"):
-        raise RuntimeError("wrk is not installed (apt-get install wrk)")
+    """One wrk run of the flow (``common.wrk``, one thread per user): its result plus the
+    flows and failures the script counted and wrk's own CPU seconds."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    out = subprocess.run(["wrk", f"-t{users}", f"-c{users}", f"-d{seconds:g}s", "--latency",
-                          "--timeout", "5s", "-s", str(script), url],
-                         capture_output=True, text=True, timeout=seconds + 60).stdout
+    result = wrk(url, seconds=seconds, connections=users, threads=users, script=script)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    found = re.search(r"FLOWS (\d+) FAILURES (\d+)", out)
+    found = re.search(r"FLOWS (\d+) FAILURES (\d+)", result["raw"])
     if found is None:
-        raise RuntimeError(f"wrk printed no flow count:\n{out}")
-    result = {"flows": int(found.group(1)), "failures": int(found.group(2)),
-              "requests": int(re.search(r"(\d+) requests in", out).group(1)),
-              "elapsed": _seconds(re.search(r"requests in ([\d.]+\w+),", out).group(1)),
-              "gen_cpu": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
-              "raw": out}
-    for pct in ("50", "99"):
-        m = re.search(rf"\s{pct}%\s+([\d.]+(?:us|ms|s|m))", out)
-        result[f"p{pct}"] = _ms(m.group(1)) if m else None
+        raise RuntimeError(f"wrk printed no flow count:\n{result['raw']}")
+    result.update(flows=int(found.group(1)), failures=int(found.group(2)),
+                  gen_cpu=(after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime))
     return result
-
-
-def _seconds(text: str) -> float:
-    return _ms(text) / 1000

@@ -48,8 +48,8 @@ def init(ctx):
 # with 4 or 2 threads against 2.8-2.9 ms with 8 there, tokens/s 1.27-1.46x the peer with 4
 # against 1.06-1.34x with 8, p99 31-32 ms against 40-48; code flow 21.9 ms of CPU per flow
 # against 22.6.  Two threads measured a little better still, but a face decision holds its
-# thread for 0.4-2 s (onnxruntime releases the GIL, not the thread), and with 4 threads in all
-# four logins at once would stall every token request; 8 slots keep that margin.  (On the
+# thread for 0.4-2 s (onnxruntime releases the GIL, not the thread): with 2x2 (four threads in
+# all) four logins at once would stall every token request; 2x4's eight keep that margin.  (On the
 # machine of 2026-12-04 gthread 2x8 measured best and granian 2x4 within the noise of 2x8.)
 @click.option("--workers", default=2, show_default=True, type=int, envvar="IDP_WORKERS",
               help="Worker processes.")
